@@ -1,0 +1,37 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { SshTarget } from "../lib/ssh";
+import { RemoteDirectory } from "../providers";
+
+export interface CredentialDirectoriesArgs {
+    connection: pulumi.Input<SshTarget>;
+    runtimeUser: string;
+    secretsDir: string;
+    codexDir: string;
+}
+
+/** The secrets directory and the Codex auth-state directory: 0700, owned by the runtime user. */
+export class CredentialDirectories extends pulumi.ComponentResource {
+    /** Mode of the secrets directory as seen on the host. */
+    public readonly secretsDirMode: pulumi.Output<string>;
+    /** Files in the Codex auth directory (0 means no Codex login yet). */
+    public readonly codexFiles: pulumi.Output<number>;
+    /** The secrets directory resource, for ordering. */
+    public readonly secretsDir: RemoteDirectory;
+    /** The Codex auth directory resource, for ordering. */
+    public readonly codexDir: RemoteDirectory;
+
+    constructor(name: string, args: CredentialDirectoriesArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("github-flows-host:index:CredentialDirectories", name, {}, opts);
+        const common = { connection: args.connection, owner: args.runtimeUser, mode: "700" };
+        this.secretsDir = new RemoteDirectory(`${name}-secrets`, { ...common, path: args.secretsDir, removeOnDelete: "empty" }, { parent: this });
+        // Codex auth state comes from a person's sign-in and cannot be recreated: never delete it.
+        this.codexDir = new RemoteDirectory(
+            `${name}-codex`,
+            { ...common, path: args.codexDir, removeOnDelete: "never" },
+            { parent: this, dependsOn: [this.secretsDir], retainOnDelete: true },
+        );
+        this.secretsDirMode = this.secretsDir.mode;
+        this.codexFiles = this.codexDir.files;
+        this.registerOutputs({ secretsDirMode: this.secretsDirMode, codexFiles: this.codexFiles });
+    }
+}

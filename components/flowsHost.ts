@@ -1,0 +1,101 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { FlowsConfig, HostConfig } from "../lib/config";
+import { CheckContainer, interactiveLoginCommand } from "../lib/checks";
+import type { SshTarget } from "../lib/ssh";
+import { AgentImage } from "./agentImage";
+import { AgentProfiles } from "./agentProfiles";
+import { CodexAuth } from "./codexAuth";
+import { CredentialDirectories } from "./credentialDirectories";
+import { GithubTokenFile } from "./githubTokenFile";
+import { Verification } from "./verification";
+
+export interface FlowsHostArgs {
+    host: HostConfig;
+    /** Validated stack config (secrets inside are plain; they are passed below as secret Outputs). */
+    config: FlowsConfig;
+    privateKey: pulumi.Input<string>;
+    githubToken: pulumi.Input<string>;
+    openaiApiKey?: pulumi.Input<string>;
+    /** Prompt text installed beside each profile. */
+    prompt: string;
+}
+
+/** One host prepared for GitHub Flows: every step of the credentials setup document. */
+export class FlowsHost extends pulumi.ComponentResource {
+    /** Rendered profile JSON per repository. */
+    public readonly profiles: pulumi.Output<Record<string, string>>;
+    /** GitHub login the token belongs to, as `gh api user` reported it inside the agent container. */
+    public readonly githubLogin: pulumi.Output<string>;
+    /** Agent image id on the host's daemon. */
+    public readonly imageId: pulumi.Output<string>;
+    /** Short sha256 fingerprint of the token on the host. */
+    public readonly tokenFingerprint: pulumi.Output<string>;
+    /** The document's interactive `codex login` for this host. */
+    public readonly codexLoginCommand: pulumi.Output<string>;
+
+    constructor(name: string, args: FlowsHostArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("github-flows-host:index:FlowsHost", name, {}, opts);
+        const { host: h, config: c } = args;
+        const connection = connectionOf(h, args.privateKey);
+        const parent = { parent: this };
+        const runner = c.remoteCommands;
+
+        const dirs = new CredentialDirectories(name, { connection, runtimeUser: c.runtimeUser, secretsDir: c.secretsDir, codexDir: c.codexDir }, parent);
+        const token = new GithubTokenFile(name, { connection, runtimeUser: c.runtimeUser, tokenFile: c.tokenFile, token: args.githubToken }, { parent: this, dependsOn: [dirs] });
+        const image = new AgentImage(name, { connection, image: c.image, pullFrom: c.imagePullFrom, source: c.imageSource }, parent);
+
+        const container: CheckContainer = { image: c.image, tokenFile: c.tokenFile, codexDir: c.codexDir, githubHost: c.githubHost, dockerArgs: c.checkDockerArgs };
+        const codex = new CodexAuth(
+            name,
+            { connection, container, workspaceDir: c.workspaceDir, openaiApiKey: args.openaiApiKey, triggers: [image.imageId, c.codexDir], runner },
+            { parent: this, dependsOn: [dirs, image] },
+        );
+        const verification = new Verification(
+            name,
+            {
+                connection,
+                spec: {
+                    ...container,
+                    repositories: c.repositories,
+                    where: `host '${h.name}' (${h.address}:${h.port})`,
+                    loginCommand: `on the host as ${c.runtimeUser} (sudo -iu ${c.runtimeUser}): ${interactiveLoginCommand({ ...c })}`,
+                },
+                triggers: [token.fingerprint, image.imageId, c.repositories, c.githubHost, codex.state],
+                runner,
+            },
+            { parent: this, dependsOn: [token, image, codex] },
+        );
+        const profiles = new AgentProfiles(
+            name,
+            { connection, base: { ...c, image: c.image }, repositories: c.repositories, prompt: args.prompt, install: c.installProfiles },
+            { parent: this, dependsOn: [verification] },
+        );
+
+        this.profiles = profiles.profiles;
+        this.githubLogin = verification.githubLogin;
+        this.imageId = image.imageId;
+        this.tokenFingerprint = token.fingerprint;
+        this.codexLoginCommand = codex.loginCommand;
+        this.registerOutputs({
+            profiles: this.profiles,
+            githubLogin: this.githubLogin,
+            imageId: this.imageId,
+            tokenFingerprint: this.tokenFingerprint,
+            codexLoginCommand: this.codexLoginCommand,
+        });
+    }
+}
+
+/** The SSH target of a host; secret because it carries the private key. */
+export function connectionOf(h: HostConfig, privateKey: pulumi.Input<string>): pulumi.Output<SshTarget> {
+    return pulumi.secret(
+        pulumi.output(privateKey).apply((key) => ({
+            host: h.address,
+            port: h.port,
+            user: h.user,
+            hostKey: h.hostKey,
+            privateKey: key,
+            proxy: h.proxy && { host: h.proxy.address, port: h.proxy.port, user: h.proxy.user, hostKey: h.proxy.hostKey },
+        })),
+    );
+}

@@ -1,0 +1,7 @@
+export * from "./credentialDirectories";
+export * from "./githubTokenFile";
+export * from "./agentImage";
+export * from "./codexAuth";
+export * from "./verification";
+export * from "./agentProfiles";
+export * from "./flowsHost";

@@ -1,0 +1,125 @@
+import { CONTAINER_CODEX_DIR, CONTAINER_TOKEN_FILE, quote, quoteAll } from "./shell";
+import { CONTAINER_WORKSPACE } from "./security";
+
+/** The setup document's way of turning the mounted token file into GH_TOKEN and GITHUB_TOKEN. */
+export const TOKEN_EXPORT = `export GH_TOKEN="$(tr -d "\\r\\n" < "$GH_TOKEN_FILE")"; export GITHUB_TOKEN="$GH_TOKEN"`;
+
+export interface CheckContainer {
+    image: string;
+    tokenFile: string;
+    codexDir: string;
+    githubHost: string;
+    /** Extra `docker run` arguments (already checked against the security rules). */
+    dockerArgs: readonly string[];
+}
+
+/** `docker run` words shared by every container this program starts: the document's mounts and env. */
+export function containerArgs(c: CheckContainer, opts: { tokenMount: boolean; stdin?: boolean }): string[] {
+    const args = ["docker", "run", "--rm"];
+    if (opts.stdin) args.push("-i");
+    if (opts.tokenMount) {
+        args.push("--mount", `type=bind,src=${c.tokenFile},dst=${CONTAINER_TOKEN_FILE},readonly`);
+    }
+    args.push("--mount", `type=bind,src=${c.codexDir},dst=${CONTAINER_CODEX_DIR}`);
+    if (opts.tokenMount) args.push("-e", `GH_TOKEN_FILE=${CONTAINER_TOKEN_FILE}`);
+    if (c.githubHost !== "github.com") args.push("-e", `GH_HOST=${c.githubHost}`);
+    args.push(...c.dockerArgs, c.image);
+    return args;
+}
+
+export interface VerifySpec extends CheckContainer {
+    repositories: readonly string[];
+    /** Where, for messages: `host 'web-1' (203.0.113.10)`. */
+    where: string;
+    /** The document's interactive `codex login`, shown when no Codex login is present. */
+    loginCommand: string;
+}
+
+/** Marker lines the verification prints on stdout; parsed by `parseVerifyOutput`. */
+const LOGIN_MARK = "gfh-github-login=";
+
+/**
+ * One container runs every check of the setup document (identity, each repository, Codex login
+ * state, Codex CLI): one container start instead of four. A failing check prints which check, where,
+ * and what to do, and exits non-zero so that `pulumi up` fails.
+ */
+export function verifyScript(v: VerifySpec): string {
+    const fail = (check: string, advice: string, detail: boolean) =>
+        `{ printf '%s\\n' ${quote(`verification check '${check}' failed on ${v.where}.`)}${detail ? ` "$out"` : ""} ${quote(advice)} >&2; exit 3; }`;
+    const inner = [
+        TOKEN_EXPORT,
+        `out=$(gh api user --jq .login 2>&1) || ${fail(
+            "github-identity",
+            "The GitHub token was rejected. Store a valid one: pulumi config set --secret flows:githubToken <token>, then pulumi up.",
+            true,
+        )}`,
+        `printf '%s%s\\n' ${quote(LOGIN_MARK)} "$out"`,
+        ...v.repositories.map(
+            (r) =>
+                `out=$(gh repo view ${quote(r)} --json nameWithOwner --jq .nameWithOwner 2>&1) || ${fail(
+                    `repository ${r}`,
+                    `The token's account cannot see ${r}. Give the account access to it (a fine-grained token needs it under "Only selected repositories", with Contents, Issues and Pull requests read and write; an organisation may have to approve the token), or remove it from flows:repositories.`,
+                    true,
+                )}`,
+        ),
+        `out=$(codex login status 2>&1) || ${fail(
+            "codex-auth",
+            `No Codex login state in the Codex auth directory. Sign in once on the host as the runtime user: ${v.loginCommand} (or set flows:openaiApiKey to log in with an API key), then pulumi up.`,
+            true,
+        )}`,
+        `out=$(codex --help 2>&1 >/dev/null) || ${fail("codex-cli", `codex --help failed in ${v.image}: the image lacks a working Codex CLI.`, true)}`,
+        `echo gfh-checks=ok`,
+    ].join("\n");
+    const run = quoteAll([...containerArgs(v, { tokenMount: true }), "bash", "-lc", inner]);
+    return [
+        "set -u",
+        `${run}`,
+        "rc=$?",
+        // 3 is the checks' own failure (message already printed); anything else is docker failing to start the container.
+        `if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then printf ${quote(
+            `verification container could not run on ${v.where.replace(/%/g, "%%")} (docker exit status %s). Check that dockerd runs and that image ${v.image} is present.\\n`,
+        )} "$rc" >&2; fi`,
+        'exit "$rc"',
+    ].join("\n");
+}
+
+/** The GitHub login printed by `verifyScript`. */
+export function parseVerifyOutput(stdout: string): { githubLogin: string } {
+    const line = stdout.split("\n").find((l) => l.startsWith(LOGIN_MARK));
+    if (!line) throw new Error("verification printed no GitHub login");
+    return { githubLogin: line.slice(LOGIN_MARK.length).trim() };
+}
+
+export interface LoginSpec {
+    image: string;
+    codexDir: string;
+    workspaceDir: string;
+}
+
+/** The document's interactive Codex sign-in, for the operator to run once as the runtime user. */
+export function interactiveLoginCommand(l: LoginSpec): string {
+    return quoteAll([
+        "docker", "run", "--rm", "-it",
+        "--name", "github-flows-codex-login",
+        "--mount", `type=bind,src=${l.codexDir},dst=${CONTAINER_CODEX_DIR}`,
+        "--mount", `type=bind,src=${l.workspaceDir},dst=${CONTAINER_WORKSPACE}`,
+        "-w", CONTAINER_WORKSPACE,
+        l.image,
+        "codex", "login",
+    ]).replace(/'([A-Za-z0-9_:./=,@-]+)'/g, "$1");
+}
+
+/**
+ * Logs Codex in with an API key read from standard input, unless a login is already present: an
+ * existing ChatGPT sign-in is never overwritten. Prints `codex-login=present` or `codex-login=created`.
+ */
+export function apiKeyLoginScript(c: CheckContainer): string {
+    const base = containerArgs(c, { tokenMount: false });
+    const withStdin = containerArgs(c, { tokenMount: false, stdin: true });
+    return [
+        "set -eu",
+        `if ${quoteAll([...base, "codex", "login", "status"])} >/dev/null 2>&1; then echo codex-login=present; exit 0; fi`,
+        `${quoteAll([...withStdin, "codex", "login", "--with-api-key"])} >&2`,
+        "echo codex-login=created",
+    ].join("\n");
+}

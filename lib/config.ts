@@ -1,0 +1,230 @@
+import * as path from "path";
+import { z } from "zod";
+import { checkDockerArgs, checkCredentialPlacement } from "./security";
+
+/** Config namespace: `pulumi config set flows:<key>`. Kept apart from the project name so that the
+ * zod schema below, not Pulumi.yaml, is the only place that knows defaults and required keys. */
+export const CONFIG_NAMESPACE = "flows";
+
+/** Keys whose values are credentials: they must be set with `--secret` and never appear in messages. */
+export const SECRET_KEYS = ["sshPrivateKey", "githubToken", "openaiApiKey"] as const;
+
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+const absPath = z
+    .string()
+    .refine((p) => !CONTROL.test(p), "must not contain control characters (newline, tab, ...)")
+    .refine((p) => p.startsWith("/"), "must be an absolute path")
+    .refine((p) => !p.split("/").includes(".."), "must not contain '..'")
+    .refine((p) => !p.split("/").includes("."), "must not contain '.' segments")
+    .transform(normalizePath);
+
+/** Collapses `//` and drops a trailing `/`, so `/home/user/` and `/home//user` compare equal to `/home/user`. */
+export function normalizePath(p: string): string {
+    const n = path.posix.normalize(p);
+    return n.length > 1 && n.endsWith("/") ? n.slice(0, -1) : n;
+}
+
+const hostKey = z
+    .string()
+    .trim()
+    .refine(isHostKey, "must be an OpenSSH public host key such as 'ssh-ed25519 AAAAC3...' (see `ssh-keyscan -t ed25519 HOST`)");
+
+/** `type base64 [comment]`, where the base64 blob starts with the same key type: what ssh-keyscan prints after the host. */
+export function isHostKey(s: string): boolean {
+    const m = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)) ([A-Za-z0-9+/]+={0,3})(?: [^\r\n]*)?$/.exec(s);
+    if (!m) return false;
+    const blob = Buffer.from(m[2], "base64");
+    if (blob.length < 4) return false;
+    const len = blob.readUInt32BE(0);
+    return blob.subarray(4, 4 + len).toString("latin1") === m[1];
+}
+
+const port = z.number().int().min(1, "must be a port number 1-65535").max(65535, "must be a port number 1-65535");
+const address = z
+    .string()
+    .regex(/^[A-Za-z0-9]([A-Za-z0-9.:-]{0,251}[A-Za-z0-9])?$/, "must be a host name or IP address");
+const unixUser = z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Unix user name ([a-z_][a-z0-9_-]*, at most 32)");
+
+const proxySchema = z.strictObject({
+    address,
+    port: port.default(22),
+    user: unixUser,
+    hostKey,
+});
+
+const hostSchema = z.strictObject({
+    /** Used in resource names and output keys; two hosts must differ. */
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, "must be lowercase letters, digits and '-' (at most 40)"),
+    address,
+    port: port.default(22),
+    user: unixUser,
+    hostKey,
+    proxy: proxySchema.optional(),
+});
+
+/** Docker image reference: [registry[:port]/]path[:tag][@digest], lowercase path components. */
+export const IMAGE_REF =
+    /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]{1,5})?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+const imageRef = z.string().regex(IMAGE_REF, "must be a Docker image reference such as 'github-flows-agent-codex:latest'");
+
+const repository = z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100}$/, "must be 'owner/name'")
+    .refine((r) => !r.endsWith("/.") && !r.endsWith("/.."), "must be 'owner/name'");
+
+const scalarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a variable name ([A-Za-z_][A-Za-z0-9_]*)");
+const sourcePath = z.string().regex(/^(event|host|workspace)\.[A-Za-z0-9_.[\]-]+$/, "must start with 'event.', 'host.' or 'workspace.'");
+
+/** Defaults are the setup document's example profile, field for field. */
+const profileSchema = z
+    .strictObject({
+        event: z.string().regex(/^[a-z_]+$/, "must be a GitHub event name such as 'issue_comment'").default("issue_comment"),
+        action: z.string().regex(/^[a-z_]+$/, "must be a GitHub event action such as 'created'").default("created"),
+        promptFile: z.string().min(1).default("prompts/prompt.md"),
+        promptVariables: z.record(scalarName, sourcePath).default({
+            REPOSITORY: "event.repository.full_name",
+            ISSUE_NUMBER: "event.issue.number",
+            ISSUE_TITLE: "event.issue.title",
+            ISSUE_BODY: "event.issue.body",
+            ISSUE_AUTHOR: "event.issue.user.login",
+        }),
+        agentCommand: z
+            .string()
+            .min(1)
+            .refine((s) => !CONTROL.test(s), "must be one line")
+            .default("codex exec --dangerously-bypass-approvals-and-sandbox -C /workspace/repo"),
+        setupScript: z.string().default("test -d repo"),
+        timeoutSec: z.number().int().positive("must be a positive number of seconds").default(1800),
+        env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "env names must be [A-Za-z_][A-Za-z0-9_]*"), z.string()).default({ LOG_LEVEL: "info" }),
+        dockerArgs: z.array(z.string().min(1)).default([]),
+    })
+    .prefault({});
+
+const token = z
+    .string()
+    // A token pasted with an editor ends in a line break; the document strips it with `tr -d "\r\n"`.
+    .transform((t) => t.replace(/(\r?\n|\r)+$/, ""))
+    .refine((t) => t.trim().length > 0, "must not be empty or whitespace")
+    .refine((t) => !/[\r\n]/.test(t), "must be one line (it contains a line break)")
+    .refine((t) => !/[\s\u0000-\u001f\u007f]/.test(t), "must not contain whitespace or control characters");
+
+const baseSchema = z.strictObject({
+        hosts: z.array(hostSchema).min(1, "needs at least one host"),
+        sshPrivateKey: z
+            .string()
+            .refine((k) => /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(k), "must be a PEM/OpenSSH private key"),
+        runtimeUser: unixUser.default("user"),
+        appDir: absPath.optional(),
+        workspaceDir: absPath.optional(),
+        secretsDir: absPath.optional(),
+        tokenFile: absPath.optional(),
+        codexDir: absPath.optional(),
+        image: imageRef.default("github-flows-agent-codex:latest"),
+        imagePullFrom: imageRef.optional(),
+        imageSource: z.enum(["docker-provider", "ssh-pull"]).default("docker-provider"),
+        remoteCommands: z.enum(["pulumi-command", "ssh2"]).default("pulumi-command"),
+        githubToken: token,
+        openaiApiKey: token.optional(),
+        repositories: z.array(repository).min(1, "needs at least one 'owner/name'"),
+        githubHost: z
+            .string()
+            .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$/, "must be a host name such as 'github.com'")
+            .default("github.com"),
+        checkDockerArgs: z.array(z.string().min(1)).default([]),
+        installProfiles: z.boolean().default(true),
+        profile: profileSchema,
+});
+
+export const configSchema = baseSchema
+    .transform(derivePaths)
+    .superRefine((c, ctx) => {
+        const names = c.hosts.map((h) => h.name);
+        names.forEach((n, i) => {
+            if (names.indexOf(n) !== i) ctx.addIssue({ code: "custom", path: ["hosts", i, "name"], message: `duplicates host name '${n}'` });
+        });
+        const repos = c.repositories;
+        repos.forEach((r, i) => {
+            if (repos.indexOf(r) !== i) ctx.addIssue({ code: "custom", path: ["repositories", i], message: `lists '${r}' twice` });
+        });
+        for (const issue of checkCredentialPlacement(c)) ctx.addIssue({ code: "custom", path: [issue.key], message: issue.message });
+        for (const issue of checkDockerArgs(c.profile.dockerArgs, c)) ctx.addIssue({ code: "custom", path: ["profile", "dockerArgs"], message: issue });
+        for (const issue of checkDockerArgs(c.checkDockerArgs, c)) ctx.addIssue({ code: "custom", path: ["checkDockerArgs"], message: issue });
+    });
+
+/** Paths left unset follow the setup document's layout under the runtime user's home. */
+function derivePaths(c: z.output<typeof baseSchema>) {
+    const home = `/home/${c.runtimeUser}`;
+    const appDir = c.appDir ?? `${home}/app/github-flows`;
+    const secretsDir = c.secretsDir ?? `${home}/.secrets`;
+    return {
+        ...c,
+        appDir,
+        workspaceDir: c.workspaceDir ?? `${appDir}/var/work`,
+        secretsDir,
+        tokenFile: c.tokenFile ?? `${secretsDir}/gh-token`,
+        codexDir: c.codexDir ?? `${secretsDir}/codex`,
+        imagePullFrom: c.imagePullFrom ?? c.image,
+    };
+}
+
+export type FlowsConfig = z.output<typeof configSchema>;
+export type HostConfig = FlowsConfig["hosts"][number];
+export type ProfileSettings = FlowsConfig["profile"];
+
+/** Thrown for bad config; names every offending key, never a secret value. */
+export class ConfigError extends Error {
+    constructor(readonly problems: string[]) {
+        super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
+        this.name = "ConfigError";
+    }
+}
+
+/** `flows:hosts[0].port`: the spelling an operator types after `pulumi config set --path`. */
+export function keyName(p: ReadonlyArray<PropertyKey>): string {
+    let s = `${CONFIG_NAMESPACE}:`;
+    p.forEach((seg, i) => {
+        if (typeof seg === "number") s += `[${seg}]`;
+        else s += i === 0 ? String(seg) : `.${String(seg)}`;
+    });
+    return s;
+}
+
+/** Validates raw config (already JSON-decoded) and returns it with defaults; throws ConfigError. */
+export function parseConfig(raw: Record<string, unknown>): FlowsConfig {
+    const r = configSchema.safeParse(raw);
+    if (r.success) return r.data;
+    throw new ConfigError(
+        r.error.issues.map((i) => {
+            const key = keyName(i.path);
+            if (i.code === "unrecognized_keys") {
+                return i.keys.map((k) => `${keyName([...i.path, k])}: unknown key`).join("; ");
+            }
+            if (i.code === "invalid_type" && i.input === undefined) return `${key}: is required`;
+            return `${key}: ${i.message}`;
+        }),
+    );
+}
+
+/** Reads `flows:*` from stack config text: JSON for structured values, plain text otherwise. */
+export function decodeRawConfig(all: Record<string, string>): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    const prefix = `${CONFIG_NAMESPACE}:`;
+    for (const [k, v] of Object.entries(all)) {
+        if (!k.startsWith(prefix)) continue;
+        const key = k.slice(prefix.length);
+        out[key] = (SECRET_KEYS as readonly string[]).includes(key) ? v : decodeValue(v);
+    }
+    return out;
+}
+
+function decodeValue(v: string): unknown {
+    if (/^\s*[[{]/.test(v) || v === "true" || v === "false" || /^-?\d+(\.\d+)?$/.test(v)) {
+        try {
+            return JSON.parse(v);
+        } catch {
+            return v;
+        }
+    }
+    return v;
+}

@@ -1,0 +1,180 @@
+// `import x = require()` keeps plain require calls, which Pulumi's closure serializer turns back into
+// `require("ssh2")` inside the dynamic provider (an esModuleInterop wrapper would be serialized by value).
+import crypto = require("crypto");
+import ssh2 = require("ssh2");
+type Client = ssh2.Client;
+type ConnectConfig = ssh2.ConnectConfig;
+
+/**
+ * SSH for the dynamic providers, over `ssh2`. Host keys are pinned: a host presenting another key
+ * is refused before any command runs. Connections are pooled per target inside the provider
+ * process, so one `pulumi up` opens one SSH connection per host instead of one per resource.
+ */
+
+export interface SshEndpoint {
+    host: string;
+    port: number;
+    user: string;
+    /** Pinned public host key, `ssh-ed25519 AAAA...`. */
+    hostKey: string;
+}
+
+export interface SshTarget extends SshEndpoint {
+    privateKey: string;
+    proxy?: SshEndpoint;
+}
+
+export interface ExecResult {
+    code: number;
+    stdout: string;
+    stderr: string;
+}
+
+/** Bounds that keep a dead host from hanging `pulumi up`. */
+export const SSH_LIMITS = { readyTimeoutMs: 15_000, connectAttempts: 3, retryDelayMs: 1_000, execTimeoutMs: 15 * 60_000 };
+
+/** `SHA256:...` as `ssh-keygen -l` prints it. */
+export function fingerprint(keyBlob: Buffer): string {
+    return `SHA256:${crypto.createHash("sha256").update(keyBlob).digest("base64").replace(/=+$/, "")}`;
+}
+
+export function hostKeyBlob(hostKey: string): Buffer {
+    return Buffer.from(hostKey.trim().split(/\s+/)[1] ?? "", "base64");
+}
+
+function describe(e: SshEndpoint): string {
+    return `${e.user}@${e.host}:${e.port}`;
+}
+
+function pool(): Map<string, Promise<Client>> {
+    const g = globalThis as unknown as { __gfhSshPool?: Map<string, Promise<Client>> };
+    if (!g.__gfhSshPool) g.__gfhSshPool = new Map();
+    return g.__gfhSshPool;
+}
+
+function poolKey(t: SshTarget): string {
+    const p = t.proxy ? `${describe(t.proxy)}|${t.proxy.hostKey}|` : "";
+    return `${p}${describe(t)}|${t.hostKey}|${crypto.createHash("sha256").update(t.privateKey).digest("hex")}`;
+}
+
+function connectOnce(e: SshEndpoint, privateKey: string, sock?: NodeJS.ReadableStream): Promise<Client> {
+    const expected = hostKeyBlob(e.hostKey);
+    return new Promise((resolve, reject) => {
+        const c = new ssh2.Client();
+        let presented: Buffer | undefined;
+        const cfg: ConnectConfig = {
+            host: e.host,
+            port: e.port,
+            username: e.user,
+            privateKey,
+            readyTimeout: SSH_LIMITS.readyTimeoutMs,
+            keepaliveInterval: 10_000,
+            keepaliveCountMax: 3,
+            sock: sock as ConnectConfig["sock"],
+            hostVerifier: (key: Buffer) => {
+                presented = key;
+                return key.equals(expected);
+            },
+        };
+        c.once("ready", () => resolve(c));
+        c.once("error", (err: Error) => {
+            c.end();
+            if (presented && !presented.equals(expected)) {
+                reject(
+                    new HostKeyMismatchError(
+                        `host key mismatch for ${describe(e)}: expected ${fingerprint(expected)}, presented ${fingerprint(presented)}. ` +
+                            "Nothing was run. If the host was rebuilt, check the new key out of band (ssh-keyscan) and update the pinned hostKey.",
+                    ),
+                );
+            } else {
+                reject(new Error(`SSH to ${describe(e)} failed: ${err.message}`));
+            }
+        });
+        c.connect(cfg);
+    });
+}
+
+/** A pinned-key failure is final: retrying would not change the key. */
+export class HostKeyMismatchError extends Error {}
+
+async function connectTarget(t: SshTarget): Promise<Client> {
+    if (!t.proxy) return connectOnce(t, t.privateKey);
+    const jump = await connectOnce(t.proxy, t.privateKey);
+    const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) =>
+        jump.forwardOut("127.0.0.1", 0, t.host, t.port, (err, ch) => (err ? reject(new Error(`proxy ${describe(t.proxy!)} could not reach ${describe(t)}: ${err.message}`)) : resolve(ch))),
+    );
+    const c = await connectOnce(t, t.privateKey, stream);
+    c.once("close", () => jump.end());
+    return c;
+}
+
+async function connectWithRetry(t: SshTarget): Promise<Client> {
+    let last: unknown;
+    for (let attempt = 1; attempt <= SSH_LIMITS.connectAttempts; attempt++) {
+        try {
+            return await connectTarget(t);
+        } catch (e) {
+            last = e;
+            if (e instanceof HostKeyMismatchError) break;
+            if (attempt < SSH_LIMITS.connectAttempts) await new Promise((r) => setTimeout(r, SSH_LIMITS.retryDelayMs * attempt));
+        }
+    }
+    throw last instanceof Error ? new Error(`${last.message} (after ${SSH_LIMITS.connectAttempts} attempts at most)`) : last;
+}
+
+function client(t: SshTarget): Promise<Client> {
+    const key = poolKey(t);
+    const p = pool();
+    let c = p.get(key);
+    if (!c) {
+        c = connectWithRetry(t);
+        p.set(key, c);
+        c.then(
+            (cl) => {
+                const drop = () => p.get(key) === c && p.delete(key);
+                cl.once("close", drop);
+                cl.once("end", drop);
+                cl.once("error", drop);
+            },
+            () => p.delete(key),
+        );
+    }
+    return c;
+}
+
+/** Runs a script with `/bin/sh` on the target; `stdin` (e.g. a secret) travels inside the encrypted channel only. */
+export async function exec(t: SshTarget, script: string, stdin?: string): Promise<ExecResult> {
+    const c = await client(t);
+    const command = `/bin/sh -c '${script.replace(/'/g, `'\\''`)}'`;
+    return new Promise((resolve, reject) => {
+        c.exec(command, (err, stream) => {
+            if (err) return reject(new Error(`SSH exec on ${describe(t)} failed: ${err.message}`));
+            const out: Buffer[] = [];
+            const errOut: Buffer[] = [];
+            const timer = setTimeout(() => {
+                stream.close();
+                reject(new Error(`command on ${describe(t)} did not finish within ${SSH_LIMITS.execTimeoutMs / 1000} s`));
+            }, SSH_LIMITS.execTimeoutMs);
+            stream.on("data", (d: Buffer) => out.push(d));
+            stream.stderr.on("data", (d: Buffer) => errOut.push(d));
+            stream.on("close", (code: number | null, signal?: string) => {
+                clearTimeout(timer);
+                const stderr = Buffer.concat(errOut).toString("utf8");
+                if (code === null || code === undefined) {
+                    return reject(new Error(`connection to ${describe(t)} was lost while a command ran${signal ? ` (signal ${signal})` : ""}: ${stderr.trim()}`));
+                }
+                resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr });
+            });
+            stream.end(stdin ?? "");
+        });
+    });
+}
+
+/** `exec` that fails with the script's stderr when it exits non-zero. */
+export async function run(t: SshTarget, script: string, what: string, stdin?: string): Promise<string> {
+    const r = await exec(t, script, stdin);
+    if (r.code !== 0) {
+        throw new Error(`${what} on ${describe(t)} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
+    }
+    return r.stdout;
+}

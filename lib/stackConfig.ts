@@ -1,0 +1,50 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as path from "path";
+import { CONFIG_NAMESPACE, ConfigError, decodeRawConfig, FlowsConfig, parseConfig, SECRET_KEYS } from "./config";
+
+export interface StackConfig {
+    config: FlowsConfig;
+    privateKey: pulumi.Output<string>;
+    githubToken: pulumi.Output<string>;
+    openaiApiKey?: pulumi.Output<string>;
+    /** Text of `flows:profile.promptFile`. */
+    prompt: string;
+}
+
+/**
+ * Reads and validates `flows:*` before any resource is registered, so bad input changes nothing on
+ * any host. Throws a RunError that names each bad key (and never prints a secret).
+ */
+export function loadStackConfig(all: Record<string, string> = pulumi.runtime.allConfig(), projectDir = process.cwd()): StackConfig {
+    try {
+        const problems = SECRET_KEYS.filter((k) => all[`${CONFIG_NAMESPACE}:${k}`] !== undefined && !isSecret(`${CONFIG_NAMESPACE}:${k}`)).map(
+            (k) => `${CONFIG_NAMESPACE}:${k}: must be stored encrypted: pulumi config set --secret ${CONFIG_NAMESPACE}:${k} ...`,
+        );
+        if (problems.length) throw new ConfigError(problems);
+        const config = parseConfig(decodeRawConfig(all));
+        const promptPath = path.resolve(projectDir, config.profile.promptFile);
+        let prompt: string;
+        try {
+            prompt = fs.readFileSync(promptPath, "utf8");
+        } catch (e) {
+            throw new ConfigError([`${CONFIG_NAMESPACE}:profile.promptFile: cannot read ${promptPath} (${(e as NodeJS.ErrnoException).code ?? e})`]);
+        }
+        return {
+            config,
+            privateKey: pulumi.secret(config.sshPrivateKey),
+            githubToken: pulumi.secret(config.githubToken),
+            openaiApiKey: config.openaiApiKey === undefined ? undefined : pulumi.secret(config.openaiApiKey),
+            prompt,
+        };
+    } catch (e) {
+        if (e instanceof ConfigError) throw new pulumi.RunError(e.message);
+        throw e;
+    }
+}
+
+/** The engine tells the program which keys were set with --secret (PULUMI_CONFIG_SECRET_KEYS). */
+function isSecret(key: string): boolean {
+    const rt = pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean };
+    return rt.isConfigSecret ? rt.isConfigSecret(key) : true;
+}

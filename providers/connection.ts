@@ -1,0 +1,8 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { SshTarget } from "../lib/ssh";
+
+/** The SSH target as a resource input: the private key inside makes the whole value secret in state. */
+export type ConnectionInput = pulumi.Input<SshTarget>;
+
+/** Outputs that hold a credential; the engine encrypts them in state. */
+export const SECRET_OUTPUTS = ["connection", "content", "stdin"];

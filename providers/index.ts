@@ -1,0 +1,5 @@
+export * from "./remoteDirectory";
+export * from "./remoteFile";
+export * from "./pulledImage";
+export * from "./sshCommand";
+export * from "./runCommand";

@@ -1,0 +1,53 @@
+import * as pulumi from "@pulumi/pulumi";
+import { inspectImageScript, pullImageScript } from "../lib/shell";
+import { run, SshTarget } from "../lib/ssh";
+import { ConnectionInput, SECRET_OUTPUTS } from "./connection";
+
+export interface PulledImageArgs {
+    connection: ConnectionInput;
+    /** Reference pulled by the host's daemon. */
+    from: pulumi.Input<string>;
+    /** Name the image gets on the host (the one profiles and checks use). */
+    image: pulumi.Input<string>;
+}
+
+interface State {
+    connection: SshTarget;
+    from: string;
+    image: string;
+    imageId: string;
+}
+
+async function pull(s: State): Promise<State> {
+    const out = await run(s.connection, pullImageScript(s.from, s.image), `pulling ${s.from}`);
+    return { ...s, imageId: out.trim().split("\n").pop() ?? "" };
+}
+
+const provider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: State) {
+        return { id: `${inputs.connection.host}:${inputs.connection.port}:${inputs.image}`, outs: await pull(inputs) };
+    },
+    async read(id: string, props: State) {
+        const out = (await run(props.connection, inspectImageScript(props.image), `inspecting ${props.image}`)).trim();
+        return out === "absent" ? { id: "", props } : { id, props: { ...props, imageId: out } };
+    },
+    async diff(_id: string, olds: State, news: State) {
+        const replaces = olds.connection.host !== news.connection.host || olds.connection.port !== news.connection.port ? ["connection"] : [];
+        return { changes: replaces.length > 0 || olds.from !== news.from || olds.image !== news.image, replaces };
+    },
+    async update(_id: string, _olds: State, news: State) {
+        return { outs: await pull(news) };
+    },
+    // Deleting would break GitHub Flows runs that still use the image; the daemon's own pruning owns that.
+    async delete() {},
+};
+
+/** The agent image pulled by the host's Docker daemon over the stack's SSH connection (`flows:imageSource: ssh-pull`). */
+export class PulledImage extends pulumi.dynamic.Resource {
+    /** Image id on the host's daemon (`sha256:...`). */
+    public readonly imageId!: pulumi.Output<string>;
+
+    constructor(name: string, args: PulledImageArgs, opts?: pulumi.CustomResourceOptions) {
+        super(provider, name, { ...args, imageId: undefined }, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS }, "github-flows-host", "PulledImage");
+    }
+}

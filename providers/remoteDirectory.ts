@@ -1,0 +1,74 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ensureDirectoryScript, removeEmptyDirectoryScript, statDirectoryScript } from "../lib/shell";
+import { run, SshTarget } from "../lib/ssh";
+import { ConnectionInput, SECRET_OUTPUTS } from "./connection";
+
+export interface RemoteDirectoryArgs {
+    connection: ConnectionInput;
+    path: pulumi.Input<string>;
+    owner: pulumi.Input<string>;
+    /** Octal text, e.g. "700". */
+    mode: pulumi.Input<string>;
+    /** "empty": rmdir on delete when empty; "never": left on the host (Codex auth state). */
+    removeOnDelete: pulumi.Input<"empty" | "never">;
+}
+
+interface State {
+    connection: SshTarget;
+    path: string;
+    owner: string;
+    mode: string;
+    removeOnDelete: "empty" | "never";
+    /** Regular files found up to depth 3 (the document's `find -maxdepth 3 -type f`). */
+    files: number;
+}
+
+async function observe(s: State): Promise<Pick<State, "owner" | "mode" | "files"> | undefined> {
+    const out = (await run(s.connection, statDirectoryScript(s.path), `reading directory ${s.path}`)).trim();
+    const m = /^present (\d+) (\S+) (\d+)$/.exec(out);
+    return m ? { mode: m[1], owner: m[2], files: Number(m[3]) } : undefined;
+}
+
+async function apply(s: State): Promise<State> {
+    await run(s.connection, ensureDirectoryScript(s), `creating directory ${s.path}`);
+    const seen = await observe(s);
+    return { ...s, files: seen?.files ?? 0 };
+}
+
+/** Reads the host on refresh, so a changed mode or owner, or a deleted directory, shows in `pulumi preview`. */
+const provider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: State) {
+        const outs = await apply(inputs);
+        return { id: `${inputs.connection.host}:${inputs.connection.port}:${inputs.path}`, outs };
+    },
+    async read(id: string, props: State) {
+        const seen = await observe(props);
+        // An empty id tells the engine the directory is gone; the next `up` creates it again.
+        return seen ? { id, props: { ...props, ...seen } } : { id: "", props };
+    },
+    async diff(_id: string, olds: State, news: State) {
+        const replaces = olds.path !== news.path || olds.connection.host !== news.connection.host || olds.connection.port !== news.connection.port ? ["path"] : [];
+        const drift = (["owner", "mode", "removeOnDelete"] as const).filter((k) => olds[k] !== news[k]);
+        return { changes: replaces.length > 0 || drift.length > 0, replaces, deleteBeforeReplace: false };
+    },
+    async update(_id: string, _olds: State, news: State) {
+        return { outs: await apply(news) };
+    },
+    async delete(_id: string, props: State) {
+        if (props.removeOnDelete === "empty") await run(props.connection, removeEmptyDirectoryScript(props.path), `removing directory ${props.path}`);
+    },
+};
+
+/** A directory with a fixed mode and owner on a host over SSH. */
+export class RemoteDirectory extends pulumi.dynamic.Resource {
+    /** Mode seen on the host (octal text). */
+    public readonly mode!: pulumi.Output<string>;
+    /** Owner seen on the host. */
+    public readonly owner!: pulumi.Output<string>;
+    /** Regular files inside, up to depth 3. */
+    public readonly files!: pulumi.Output<number>;
+
+    constructor(name: string, args: RemoteDirectoryArgs, opts?: pulumi.CustomResourceOptions) {
+        super(provider, name, { ...args, files: undefined }, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS }, "github-flows-host", "RemoteDirectory");
+    }
+}

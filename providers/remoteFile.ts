@@ -1,0 +1,68 @@
+import * as pulumi from "@pulumi/pulumi";
+import crypto = require("crypto");
+import { removeFileScript, statFileScript, writeFileScript } from "../lib/shell";
+import { run, SshTarget } from "../lib/ssh";
+import { ConnectionInput, SECRET_OUTPUTS } from "./connection";
+
+export interface RemoteFileArgs {
+    connection: ConnectionInput;
+    path: pulumi.Input<string>;
+    owner: pulumi.Input<string>;
+    mode: pulumi.Input<string>;
+    /** Exact bytes of the file; pass a secret Output for credentials: it stays encrypted in state. */
+    content: pulumi.Input<string>;
+}
+
+interface State {
+    connection: SshTarget;
+    path: string;
+    owner: string;
+    mode: string;
+    content: string;
+    /** sha256 of the bytes on the host (hex). */
+    sha256: string;
+}
+
+const sha256 = (s: string) => crypto.createHash("sha256").update(s, "utf8").digest("hex");
+
+async function write(s: State): Promise<State> {
+    // The content travels on standard input: never in a command line, an environment variable or a log.
+    await run(s.connection, writeFileScript(s), `writing ${s.path}`, s.content);
+    return { ...s, sha256: sha256(s.content) };
+}
+
+const provider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: State) {
+        return { id: `${inputs.connection.host}:${inputs.connection.port}:${inputs.path}`, outs: await write(inputs) };
+    },
+    async read(id: string, props: State) {
+        const out = (await run(props.connection, statFileScript(props.path), `reading ${props.path}`)).trim();
+        const m = /^present (\d+) (\S+) ([0-9a-f]{64})$/.exec(out);
+        return m ? { id, props: { ...props, mode: m[1], owner: m[2], sha256: m[3] } } : { id: "", props };
+    },
+    async diff(_id: string, olds: State, news: State) {
+        const replaces = olds.path !== news.path || olds.connection.host !== news.connection.host || olds.connection.port !== news.connection.port ? ["path"] : [];
+        const changes = replaces.length > 0 || olds.owner !== news.owner || olds.mode !== news.mode || olds.sha256 !== sha256(news.content);
+        return { changes, replaces, deleteBeforeReplace: false };
+    },
+    async update(_id: string, _olds: State, news: State) {
+        return { outs: await write(news) };
+    },
+    async delete(_id: string, props: State) {
+        await run(props.connection, removeFileScript(props.path), `removing ${props.path}`);
+    },
+};
+
+/** A file written atomically (temp file + rename) with a fixed mode and owner, refreshed from the host. */
+export class RemoteFile extends pulumi.dynamic.Resource {
+    /** sha256 (hex) of the bytes on the host: compare it, not the content, to see drift. */
+    public readonly sha256!: pulumi.Output<string>;
+    /** Mode seen on the host. */
+    public readonly mode!: pulumi.Output<string>;
+    /** Owner seen on the host. */
+    public readonly owner!: pulumi.Output<string>;
+
+    constructor(name: string, args: RemoteFileArgs, opts?: pulumi.CustomResourceOptions) {
+        super(provider, name, { ...args, sha256: undefined }, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS }, "github-flows-host", "RemoteFile");
+    }
+}

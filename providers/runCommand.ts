@@ -1,0 +1,40 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import type { SshTarget } from "../lib/ssh";
+import { SshCommand } from "./sshCommand";
+
+export interface RunCommandArgs {
+    connection: pulumi.Input<SshTarget>;
+    create: pulumi.Input<string>;
+    stdin?: pulumi.Input<string>;
+    triggers?: pulumi.Input<unknown[]>;
+    what: string;
+    /** "pulumi-command": `@pulumi/command` remote.Command; "ssh2": the same contract without that plugin. */
+    runner: "pulumi-command" | "ssh2";
+}
+
+/** `@pulumi/command`'s connection: the pinned host key and the bastion travel with it. */
+export function commandConnection(t: pulumi.Input<SshTarget>): pulumi.Output<command.types.input.remote.ConnectionArgs> {
+    return pulumi.output(t).apply((c) => ({
+        host: c.host,
+        port: c.port,
+        user: c.user,
+        privateKey: c.privateKey,
+        hostKey: c.hostKey,
+        dialErrorLimit: 3,
+        perDialTimeout: 15,
+        proxy: c.proxy && { host: c.proxy.host, port: c.proxy.port, user: c.proxy.user, privateKey: c.privateKey, hostKey: c.proxy.hostKey, dialErrorLimit: 3, perDialTimeout: 15 },
+    }));
+}
+
+/** A remote command run on create and re-run when its text, stdin or triggers change; returns its stdout. */
+export function runCommand(name: string, a: RunCommandArgs, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
+    if (a.runner === "ssh2") {
+        return new SshCommand(name, { connection: a.connection, create: a.create, stdin: a.stdin, triggers: a.triggers, what: a.what }, opts).stdout;
+    }
+    return new command.remote.Command(
+        name,
+        { connection: commandConnection(a.connection), create: a.create, stdin: a.stdin, triggers: a.triggers, addPreviousOutputInEnv: false },
+        { ...opts, additionalSecretOutputs: ["stdin"] },
+    ).stdout;
+}
