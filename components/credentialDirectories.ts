@@ -13,8 +13,6 @@ export interface CredentialDirectoriesArgs {
 export class CredentialDirectories extends pulumi.ComponentResource {
     /** Mode of the secrets directory as seen on the host. */
     public readonly secretsDirMode: pulumi.Output<string>;
-    /** Files in the Codex auth directory (0 means no Codex login yet). */
-    public readonly codexFiles: pulumi.Output<number>;
     /** The secrets directory resource, for ordering. */
     public readonly secretsDir: RemoteDirectory;
     /** The Codex auth directory resource, for ordering. */
@@ -31,7 +29,6 @@ export class CredentialDirectories extends pulumi.ComponentResource {
             { parent: this, dependsOn: [this.secretsDir], retainOnDelete: true },
         );
         this.secretsDirMode = this.secretsDir.mode;
-        this.codexFiles = this.codexDir.files;
-        this.registerOutputs({ secretsDirMode: this.secretsDirMode, codexFiles: this.codexFiles });
+        this.registerOutputs({ secretsDirMode: this.secretsDirMode });
     }
 }

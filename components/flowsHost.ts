@@ -1,12 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { FlowsConfig, HostConfig } from "../lib/config";
-import { CheckContainer, interactiveLoginCommand } from "../lib/checks";
+import { CheckContainer } from "../lib/checks";
 import type { SshTarget } from "../lib/ssh";
 import { AgentImage } from "./agentImage";
 import { AgentProfiles } from "./agentProfiles";
 import { CodexAuth } from "./codexAuth";
 import { CredentialDirectories } from "./credentialDirectories";
-import { GithubTokenFile } from "./githubTokenFile";
+import { GithubTokenFile, tokenFingerprint } from "./githubTokenFile";
 import { Verification } from "./verification";
 
 export interface FlowsHostArgs {
@@ -40,30 +40,33 @@ export class FlowsHost extends pulumi.ComponentResource {
         const parent = { parent: this };
         const runner = c.remoteCommands;
 
+        const where = `host '${h.name}' (${h.address}:${h.port})`;
         const dirs = new CredentialDirectories(name, { connection, runtimeUser: c.runtimeUser, secretsDir: c.secretsDir, codexDir: c.codexDir }, parent);
-        const token = new GithubTokenFile(name, { connection, runtimeUser: c.runtimeUser, tokenFile: c.tokenFile, token: args.githubToken }, { parent: this, dependsOn: [dirs] });
         const image = new AgentImage(name, { connection, image: c.image, pullFrom: c.imagePullFrom, source: c.imageSource }, parent);
 
         const container: CheckContainer = { image: c.image, tokenFile: c.tokenFile, codexDir: c.codexDir, githubHost: c.githubHost, dockerArgs: c.checkDockerArgs };
         const codex = new CodexAuth(
             name,
-            { connection, container, workspaceDir: c.workspaceDir, openaiApiKey: args.openaiApiKey, triggers: [image.imageId, c.codexDir], runner },
+            { connection, container, workspaceDir: c.workspaceDir, runtimeUser: c.runtimeUser, where, openaiApiKey: args.openaiApiKey },
             { parent: this, dependsOn: [dirs, image] },
         );
+        const fingerprint = pulumi.unsecret(pulumi.output(args.githubToken).apply(tokenFingerprint));
+        // Verify before swap: the checks run on the new token, and only then is the token file written.
         const verification = new Verification(
             name,
             {
                 connection,
-                spec: {
-                    ...container,
-                    repositories: c.repositories,
-                    where: `host '${h.name}' (${h.address}:${h.port})`,
-                    loginCommand: `on the host as ${c.runtimeUser} (sudo -iu ${c.runtimeUser}): ${interactiveLoginCommand({ ...c })}`,
-                },
-                triggers: [token.fingerprint, image.imageId, c.repositories, c.githubHost, codex.state],
+                spec: { ...container, repositories: c.repositories, where, loginCommand: codex.loginCommandText, staging: { owner: c.runtimeUser } },
+                token: args.githubToken,
+                triggers: [fingerprint, image.imageId, c.repositories, c.githubHost, codex.loginId],
                 runner,
             },
-            { parent: this, dependsOn: [token, image, codex] },
+            { parent: this, dependsOn: [dirs, image, codex] },
+        );
+        const token = new GithubTokenFile(
+            name,
+            { connection, runtimeUser: c.runtimeUser, tokenFile: c.tokenFile, token: args.githubToken },
+            { parent: this, dependsOn: [verification] },
         );
         const profiles = new AgentProfiles(
             name,

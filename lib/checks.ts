@@ -28,6 +28,12 @@ export function containerArgs(c: CheckContainer, opts: { tokenMount: boolean; st
 }
 
 export interface VerifySpec extends CheckContainer {
+    /**
+     * Verify before swap: the token arrives on stdin and is checked from a 0600 staging file beside
+     * `tokenFile` (owned by `owner`), removed afterwards; the real token file is written only after
+     * the checks pass, so a bad new token never replaces a working one.
+     */
+    staging?: { owner: string };
     repositories: readonly string[];
     /** Where, for messages: `host 'web-1' (203.0.113.10)`. */
     where: string;
@@ -70,10 +76,27 @@ export function verifyScript(v: VerifySpec): string {
         `out=$(codex --help 2>&1 >/dev/null) || ${fail("codex-cli", `codex --help failed in ${v.image}: the image lacks a working Codex CLI.`, true)}`,
         `echo gfh-checks=ok`,
     ].join("\n");
-    const run = quoteAll([...containerArgs(v, { tokenMount: true }), "bash", "-lc", inner]);
+    const words = [...containerArgs(v, { tokenMount: true }), "bash", "-lc", inner].map(quote);
+    const lines = ["set -u"];
+    if (v.staging) {
+        const dir = v.tokenFile.slice(0, v.tokenFile.lastIndexOf("/")) || "/";
+        const prefix = `${dir}/.${v.tokenFile.slice(v.tokenFile.lastIndexOf("/") + 1)}.verify.`;
+        const mount = quote(`type=bind,src=${v.tokenFile},dst=${CONTAINER_TOKEN_FILE},readonly`);
+        words[words.indexOf(mount)] = `"type=bind,src=$tmp,dst=${CONTAINER_TOKEN_FILE},readonly"`;
+        const cannot = `{ printf '%s\\n' ${quote(`cannot stage the new token in ${dir} on ${v.where}; the old token file is unchanged.`)} >&2; exit 4; }`;
+        lines.push(
+            "umask 077",
+            // A staging file left by an interrupted run holds a token: remove it first.
+            `rm -f ${quote(prefix)}*`,
+            `tmp=$(mktemp ${quote(`${prefix}XXXXXX`)}) || ${cannot}`,
+            `trap 'rm -f "$tmp"' EXIT HUP INT TERM`,
+            `cat > "$tmp" || ${cannot}`,
+            `chown ${quote(`${v.staging.owner}:`)} "$tmp" && chmod 600 "$tmp" || ${cannot}`,
+        );
+    }
     return [
-        "set -u",
-        `${run}`,
+        ...lines,
+        words.join(" "),
         "rc=$?",
         // 3 is the checks' own failure (message already printed); anything else is docker failing to start the container.
         `if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then printf ${quote(

@@ -15,6 +15,8 @@ const absPath = z
     .string()
     .refine((p) => !CONTROL.test(p), "must not contain control characters (newline, tab, ...)")
     .refine((p) => p.startsWith("/"), "must be an absolute path")
+    // docker --mount takes comma-separated fields: a comma in a mounted path would split it.
+    .refine((p) => !p.includes(","), "must not contain ','")
     .refine((p) => !p.split("/").includes(".."), "must not contain '..'")
     .refine((p) => !p.split("/").includes("."), "must not contain '.' segments")
     .transform(normalizePath);

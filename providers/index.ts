@@ -3,3 +3,4 @@ export * from "./remoteFile";
 export * from "./pulledImage";
 export * from "./sshCommand";
 export * from "./runCommand";
+export * from "./codexLogin";

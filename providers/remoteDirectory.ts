@@ -19,20 +19,17 @@ interface State {
     owner: string;
     mode: string;
     removeOnDelete: "empty" | "never";
-    /** Regular files found up to depth 3 (the document's `find -maxdepth 3 -type f`). */
-    files: number;
 }
 
-async function observe(s: State): Promise<Pick<State, "owner" | "mode" | "files"> | undefined> {
+async function observe(s: State): Promise<Pick<State, "owner" | "mode"> | undefined> {
     const out = (await run(s.connection, statDirectoryScript(s.path), `reading directory ${s.path}`)).trim();
-    const m = /^present (\d+) (\S+) (\d+)$/.exec(out);
-    return m ? { mode: m[1], owner: m[2], files: Number(m[3]) } : undefined;
+    const m = /^present (\d+) (\S+) \d+$/.exec(out);
+    return m ? { mode: m[1], owner: m[2] } : undefined;
 }
 
 async function apply(s: State): Promise<State> {
     await run(s.connection, ensureDirectoryScript(s), `creating directory ${s.path}`);
-    const seen = await observe(s);
-    return { ...s, files: seen?.files ?? 0 };
+    return s;
 }
 
 /** Reads the host on refresh, so a changed mode or owner, or a deleted directory, shows in `pulumi preview`. */
@@ -65,10 +62,8 @@ export class RemoteDirectory extends pulumi.dynamic.Resource {
     public readonly mode!: pulumi.Output<string>;
     /** Owner seen on the host. */
     public readonly owner!: pulumi.Output<string>;
-    /** Regular files inside, up to depth 3. */
-    public readonly files!: pulumi.Output<number>;
 
     constructor(name: string, args: RemoteDirectoryArgs, opts?: pulumi.CustomResourceOptions) {
-        super(provider, name, { ...args, files: undefined }, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS }, "github-flows-host", "RemoteDirectory");
+        super(provider, name, args, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS }, "github-flows-host", "RemoteDirectory");
     }
 }

@@ -1,0 +1,70 @@
+import * as pulumi from "@pulumi/pulumi";
+import { apiKeyLoginScript, CheckContainer } from "../lib/checks";
+import { statDirectoryScript } from "../lib/shell";
+import { run, SshTarget } from "../lib/ssh";
+import { ConnectionInput, SECRET_OUTPUTS } from "./connection";
+
+export interface CodexLoginArgs {
+    connection: ConnectionInput;
+    container: pulumi.Input<CheckContainer>;
+    /** When set (secret), a missing login is created with `codex login --with-api-key`. */
+    apiKey?: pulumi.Input<string>;
+    /** What to tell the operator when no login is present and no key is configured. */
+    missingMessage: pulumi.Input<string>;
+}
+
+interface State {
+    connection: SshTarget;
+    container: CheckContainer;
+    apiKey?: string;
+    missingMessage: string;
+    /** True when the Codex directory held auth state at the last create, update or refresh. */
+    present: boolean;
+    /** Changes only when this program logged Codex in: lets dependent checks re-run exactly then. */
+    loginId: string;
+}
+
+async function hasState(s: State): Promise<boolean> {
+    const out = (await run(s.connection, statDirectoryScript(s.container.codexDir), `reading ${s.container.codexDir}`)).trim();
+    const m = /^present \d+ \S+ (\d+)$/.exec(out);
+    return !!m && Number(m[1]) > 0;
+}
+
+/** Never overwrites a login: a person's ChatGPT sign-in cannot be recreated by the program. */
+async function ensure(s: State, previousLoginId: string): Promise<State> {
+    if (await hasState(s)) return { ...s, present: true, loginId: previousLoginId || "existing" };
+    if (!s.apiKey) throw new Error(s.missingMessage);
+    await run(s.connection, apiKeyLoginScript(s.container), "Codex login with flows:openaiApiKey", `${s.apiKey}\n`);
+    if (!(await hasState(s))) throw new Error(`codex login --with-api-key left no auth state in ${s.container.codexDir}`);
+    return { ...s, present: true, loginId: `api-key-${Date.now()}` };
+}
+
+const provider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: State) {
+        return { id: `${inputs.connection.host}:${inputs.connection.port}:${inputs.container.codexDir}`, outs: await ensure(inputs, "") };
+    },
+    async read(id: string, props: State) {
+        return { id, props: { ...props, present: await hasState(props) } };
+    },
+    async diff(_id: string, olds: State, news: State) {
+        const moved = olds.container.codexDir !== news.container.codexDir || olds.container.image !== news.container.image;
+        return { changes: !olds.present || moved, replaces: [] };
+    },
+    async update(_id: string, olds: State, news: State) {
+        return { outs: await ensure(news, olds.loginId) };
+    },
+    // Codex auth state outlives the stack.
+    async delete() {},
+};
+
+/** Codex auth state present in the Codex directory; refreshed from the host so an emptied directory shows as drift. */
+export class CodexLogin extends pulumi.dynamic.Resource {
+    /** Whether auth state was present at the last look. */
+    public readonly present!: pulumi.Output<boolean>;
+    /** Changes when this program performed a login. */
+    public readonly loginId!: pulumi.Output<string>;
+
+    constructor(name: string, args: CodexLoginArgs, opts?: pulumi.CustomResourceOptions) {
+        super(provider, name, { ...args, present: undefined, loginId: undefined }, { ...opts, additionalSecretOutputs: [...SECRET_OUTPUTS, "apiKey"] }, "github-flows-host", "CodexLogin");
+    }
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The README's main job on the embedded default target: brings up the sandbox host and the Pulumi
+# toolchain, configures a `local` stack for it (file backend, passphrase secrets) and runs `pulumi up`,
+# then prints the outputs, profiles included. Extra arguments go to `pulumi up` (e.g. --diff).
+# A real host follows the README's production section instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { printf '== up-local: %s\n' "$*"; }
+
+say "node dependencies"
+[ -d node_modules ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || npm ci --no-audit --no-fund
+
+say "Pulumi toolchain"
+bin=$(bash scripts/toolchain.sh | tail -n 1)
+export PATH="$bin:$PATH"
+
+say "sandbox host"
+bash scripts/sandbox.sh up >/dev/null
+eval "$(bash scripts/sandbox.sh env)"
+
+state=${GFH_LOCAL_STATE:-/var/lib/github-flows-host/local-state}
+mkdir -p "$state"
+export PULUMI_BACKEND_URL="file://$state"
+export PULUMI_CONFIG_PASSPHRASE=${PULUMI_CONFIG_PASSPHRASE:-local-sandbox}
+export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+
+say "stack 'local'"
+pulumi stack select local 2>/dev/null || pulumi stack init local
+hosts=$(printf '[{"name":"sandbox","address":"%s","port":%s,"user":"%s","hostKey":"%s"}]' \
+  "$GFH_SANDBOX_HOST" "$GFH_SANDBOX_PORT" "$GFH_SANDBOX_SSH_USER" "$GFH_SANDBOX_HOST_KEY")
+pulumi config set flows:hosts "$hosts"
+pulumi config set flows:repositories '["acme/demo","owner/repository"]'
+pulumi config set flows:githubHost "$GFH_SANDBOX_GITHUB_HOST"
+pulumi config set flows:imagePullFrom "$GFH_SANDBOX_IMAGE_REF"
+# The docker and command provider plugins cannot be built here: use their ssh equivalents.
+pulumi config set flows:imageSource ssh-pull
+pulumi config set flows:remoteCommands ssh2
+pulumi config set flows:checkDockerArgs '["--network","host"]'
+# Secrets go in on stdin, never on a command line.
+pulumi config set --secret flows:sshPrivateKey < "$GFH_SANDBOX_KEY_FILE"
+printf '%s' "$GFH_SANDBOX_VALID_TOKEN" | pulumi config set --secret flows:githubToken
+printf '%s' "sk-sandbox-local-key" | pulumi config set --secret flows:openaiApiKey
+
+say "pulumi up"
+pulumi up --yes --skip-preview "$@"
+
+say "outputs"
+pulumi stack output --json

@@ -1,0 +1,139 @@
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+/** The repository root: the Pulumi project under test. */
+export const REPO = path.resolve(__dirname, "../..");
+
+/** What `scripts/sandbox.sh env` prints about the sandbox host. */
+export interface Sandbox {
+    host: string;
+    port: number;
+    sshUser: string;
+    keyFile: string;
+    hostKey: string;
+    imageRef: string;
+    githubHost: string;
+    validToken: string;
+    controlUrl: string;
+}
+
+/** Reads the sandbox description; a missing sandbox fails the suite loudly instead of skipping it. */
+export function sandbox(): Sandbox {
+    let text: string;
+    try {
+        text = execFileSync("bash", [path.join(REPO, "scripts/sandbox.sh"), "env"], { encoding: "utf8" });
+    } catch (e) {
+        throw new Error(`the sandbox host is not running: run 'bash scripts/sandbox.sh up' as root first (${(e as Error).message})`);
+    }
+    const env: Record<string, string> = {};
+    for (const line of text.split("\n")) {
+        const m = /^(GFH_[A-Z_]+)=(.*)$/.exec(line.trim());
+        if (m) env[m[1]] = m[2].replace(/^'(.*)'$/, "$1").replace(/^"(.*)"$/, "$1");
+    }
+    const need = (k: string) => {
+        if (!env[k]) throw new Error(`sandbox env lacks ${k}`);
+        return env[k];
+    };
+    return {
+        host: need("GFH_SANDBOX_HOST"),
+        port: Number(need("GFH_SANDBOX_PORT")),
+        sshUser: need("GFH_SANDBOX_SSH_USER"),
+        keyFile: need("GFH_SANDBOX_KEY_FILE"),
+        hostKey: need("GFH_SANDBOX_HOST_KEY"),
+        imageRef: need("GFH_SANDBOX_IMAGE_REF"),
+        githubHost: need("GFH_SANDBOX_GITHUB_HOST"),
+        validToken: need("GFH_SANDBOX_VALID_TOKEN"),
+        controlUrl: need("GFH_SANDBOX_CONTROL_URL"),
+    };
+}
+
+/** Runs shell text on the sandbox host (it shares this machine's filesystem view) and returns stdout. */
+export function onHost(script: string): string {
+    return execFileSync("bash", ["-c", script], { encoding: "utf8" });
+}
+
+/** Resets the sandbox host to a fresh machine: no secrets, no app dir, no agent image. */
+export function resetHost(): void {
+    execFileSync("bash", [path.join(REPO, "scripts/sandbox.sh"), "reset-host"], { stdio: "inherit" });
+}
+
+/**
+ * A copy of the project in a temp dir (node_modules linked) with its own file backend, so test files
+ * can run side by side without sharing stack files or state.
+ */
+export async function newStack(name: string): Promise<{ stack: Stack; dir: string; cleanup: () => Promise<void> }> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `gfh-e2e-${name}-`));
+    for (const f of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "lib", "providers", "prompts"]) {
+        fs.cpSync(path.join(REPO, f), path.join(dir, f), { recursive: true });
+    }
+    fs.symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"));
+    fs.mkdirSync(path.join(dir, ".state"));
+    const envVars = {
+        PULUMI_BACKEND_URL: `file://${path.join(dir, ".state")}`,
+        PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase",
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    };
+    const stack = await LocalWorkspace.createOrSelectStack({ stackName: name, workDir: dir }, { envVars });
+    stackEnv.set(stack, { dir, env: { ...process.env, ...envVars } });
+    const cleanup = async () => {
+        fs.rmSync(dir, { recursive: true, force: true });
+    };
+    return { stack, dir, cleanup };
+}
+
+const stackEnv = new WeakMap<Stack, { dir: string; env: NodeJS.ProcessEnv }>();
+
+/** Runs the pulumi CLI for a test stack; `stdin` carries secrets, which the Automation API would put in argv. */
+export function pulumiCli(stack: Stack, args: string[], stdin?: string): string {
+    const e = stackEnv.get(stack);
+    if (!e) throw new Error("stack not made by newStack");
+    return execFileSync("pulumi", [...args, "--stack", stack.name, "--non-interactive"], { cwd: e.dir, env: e.env, input: stdin ?? "", encoding: "utf8" });
+}
+
+/** Stack config for the sandbox host: the document's layout, ssh-pull and ssh2 (no docker/command plugins here). */
+export async function configureForSandbox(stack: Stack, sb: Sandbox, extra: Record<string, unknown> = {}): Promise<void> {
+    const plain: Record<string, unknown> = {
+        hosts: [{ name: "sandbox", address: sb.host, port: sb.port, user: sb.sshUser, hostKey: sb.hostKey }],
+        repositories: ["acme/demo"],
+        githubHost: sb.githubHost,
+        image: "github-flows-agent-codex:latest",
+        imagePullFrom: sb.imageRef,
+        imageSource: "ssh-pull",
+        remoteCommands: "ssh2",
+        checkDockerArgs: ["--network", "host"],
+        ...extra,
+    };
+    for (const [k, v] of Object.entries(plain)) await setPlain(stack, k, v);
+    await setSecret(stack, "sshPrivateKey", fs.readFileSync(sb.keyFile, "utf8"));
+    await setSecret(stack, "githubToken", sb.validToken);
+}
+
+/** `pulumi config set --secret` with the value on stdin. */
+export async function setSecret(stack: Stack, key: string, value: string): Promise<void> {
+    pulumiCli(stack, ["config", "set", "--secret", `flows:${key}`], value);
+}
+
+export async function setPlain(stack: Stack, key: string, value: unknown): Promise<void> {
+    if (typeof value === "string") pulumiCli(stack, ["config", "set", `flows:${key}`, "--", value]);
+    else pulumiCli(stack, ["config", "set", "--json", `flows:${key}`, JSON.stringify(value)]);
+}
+
+export async function removeConfig(stack: Stack, key: string): Promise<void> {
+    pulumiCli(stack, ["config", "rm", `flows:${key}`]);
+}
+
+/** Collects engine output so a failing test shows it, and assertions can search it. */
+export function collector(): { lines: string[]; onOutput: (s: string) => void; text: () => string } {
+    const lines: string[] = [];
+    return { lines, onOutput: (s: string) => lines.push(s), text: () => lines.join("") };
+}
+
+/** The message of a failed Automation API call, with the engine's stderr. */
+export function errorText(e: unknown): string {
+    const err = e as { message?: string; commandResult?: { stderr?: string; stdout?: string } };
+    return [err.message ?? String(e), err.commandResult?.stderr ?? "", err.commandResult?.stdout ?? ""].join("\n");
+}
