@@ -36,7 +36,7 @@ export class CodexAuth extends pulumi.ComponentResource {
                 missingMessage:
                     `verification check 'codex-auth' failed on ${args.where}: no Codex auth state in ${c.codexDir}. ` +
                     `Sign in once on the host as ${args.runtimeUser} (sudo -iu ${args.runtimeUser}): ${command} ` +
-                    "(or set flows:openaiApiKey to log in with an API key), then run pulumi up again.",
+                    "(or set openaiApiKey to log in with an API key), then run pulumi up again.",
             },
             { parent: this },
         );

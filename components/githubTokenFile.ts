@@ -21,7 +21,7 @@ export class GithubTokenFile extends pulumi.ComponentResource {
     constructor(name: string, args: GithubTokenFileArgs, opts?: pulumi.ComponentResourceOptions) {
         super("github-flows-host:index:GithubTokenFile", name, {}, opts);
         this.file = new RemoteFile(
-            `${name}-file`,
+            `${name}-gh-token`,
             { connection: args.connection, path: args.tokenFile, owner: args.runtimeUser, mode: "600", content: pulumi.secret(args.token) },
             { parent: this },
         );

@@ -56,7 +56,7 @@ export function verifyScript(v: VerifySpec): string {
         TOKEN_EXPORT,
         `out=$(gh api user --jq .login 2>&1) || ${fail(
             "github-identity",
-            "The GitHub token was rejected. Store a valid one: pulumi config set --secret flows:githubToken <token>, then pulumi up.",
+            "The GitHub token was rejected. Store a valid one: pulumi config set --secret githubToken <token>, then pulumi up.",
             true,
         )}`,
         `printf '%s%s\\n' ${quote(LOGIN_MARK)} "$out"`,
@@ -64,13 +64,13 @@ export function verifyScript(v: VerifySpec): string {
             (r) =>
                 `out=$(gh repo view ${quote(r)} --json nameWithOwner --jq .nameWithOwner 2>&1) || ${fail(
                     `repository ${r}`,
-                    `The token's account cannot see ${r}. Give the account access to it (a fine-grained token needs it under "Only selected repositories", with Contents, Issues and Pull requests read and write; an organisation may have to approve the token), or remove it from flows:repositories.`,
+                    `The token's account cannot see ${r}. Give the account access to it (a fine-grained token needs it under "Only selected repositories", with Contents, Issues and Pull requests read and write; an organisation may have to approve the token), or remove it from repositories.`,
                     true,
                 )}`,
         ),
         `out=$(codex login status 2>&1) || ${fail(
             "codex-auth",
-            `No Codex login state in the Codex auth directory. Sign in once on the host as the runtime user: ${v.loginCommand} (or set flows:openaiApiKey to log in with an API key), then pulumi up.`,
+            `No Codex login state in the Codex auth directory. Sign in once on the host as the runtime user: ${v.loginCommand} (or set openaiApiKey to log in with an API key), then pulumi up.`,
             true,
         )}`,
         `out=$(codex --help 2>&1 >/dev/null) || ${fail("codex-cli", `codex --help failed in ${v.image}: the image lacks a working Codex CLI.`, true)}`,

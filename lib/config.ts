@@ -2,9 +2,8 @@ import * as path from "path";
 import { z } from "zod";
 import { checkDockerArgs, checkCredentialPlacement } from "./security";
 
-/** Config namespace: `pulumi config set flows:<key>`. Kept apart from the project name so that the
- * zod schema below, not Pulumi.yaml, is the only place that knows defaults and required keys. */
-export const CONFIG_NAMESPACE = "flows";
+/** Config namespace: the project's, so `pulumi config set <key>` needs no prefix. */
+export const CONFIG_NAMESPACE = "github-flows-host";
 
 /** Keys whose values are credentials: they must be set with `--secret` and never appear in messages. */
 export const SECRET_KEYS = ["sshPrivateKey", "githubToken", "openaiApiKey"] as const;
@@ -41,6 +40,9 @@ export function isHostKey(s: string): boolean {
     const len = blob.readUInt32BE(0);
     return blob.subarray(4, 4 + len).toString("latin1") === m[1];
 }
+
+/** Pulumi.yaml gives optional keys the default "": that means "unset, use the derived value". */
+const unsetIfEmpty = <T extends z.ZodType>(t: T) => z.preprocess((v) => (v === "" ? undefined : v), t.optional());
 
 const port = z.number().int().min(1, "must be a port number 1-65535").max(65535, "must be a port number 1-65535");
 const address = z
@@ -117,17 +119,17 @@ const baseSchema = z.strictObject({
             .string()
             .refine((k) => /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(k), "must be a PEM/OpenSSH private key"),
         runtimeUser: unixUser.default("user"),
-        appDir: absPath.optional(),
-        workspaceDir: absPath.optional(),
-        secretsDir: absPath.optional(),
-        tokenFile: absPath.optional(),
-        codexDir: absPath.optional(),
+        appDir: unsetIfEmpty(absPath),
+        workspaceDir: unsetIfEmpty(absPath),
+        secretsDir: unsetIfEmpty(absPath),
+        tokenFile: unsetIfEmpty(absPath),
+        codexDir: unsetIfEmpty(absPath),
         image: imageRef.default("github-flows-agent-codex:latest"),
-        imagePullFrom: imageRef.optional(),
+        imagePullFrom: unsetIfEmpty(imageRef),
         imageSource: z.enum(["docker-provider", "ssh-pull"]).default("docker-provider"),
         remoteCommands: z.enum(["pulumi-command", "ssh2"]).default("pulumi-command"),
         githubToken: token,
-        openaiApiKey: token.optional(),
+        openaiApiKey: unsetIfEmpty(token),
         repositories: z.array(repository).min(1, "needs at least one 'owner/name'"),
         githubHost: z
             .string()
@@ -182,7 +184,7 @@ export class ConfigError extends Error {
     }
 }
 
-/** `flows:hosts[0].port`: the spelling an operator types after `pulumi config set --path`. */
+/** `github-flows-host:hosts[0].port`: the key as `pulumi config` lists it (`--path` spelling inside). */
 export function keyName(p: ReadonlyArray<PropertyKey>): string {
     let s = `${CONFIG_NAMESPACE}:`;
     p.forEach((seg, i) => {
@@ -194,7 +196,9 @@ export function keyName(p: ReadonlyArray<PropertyKey>): string {
 
 /** Validates raw config (already JSON-decoded) and returns it with defaults; throws ConfigError. */
 export function parseConfig(raw: Record<string, unknown>): FlowsConfig {
-    const r = configSchema.safeParse(raw);
+    // reportInput: without it zod 4 leaves `input` out of every issue, and a wrong type would read as "is required".
+    // The input stays in the issue objects; messages never print it (it may be a secret).
+    const r = configSchema.safeParse(raw, { reportInput: true });
     if (r.success) return r.data;
     throw new ConfigError(
         r.error.issues.map((i) => {
@@ -208,7 +212,7 @@ export function parseConfig(raw: Record<string, unknown>): FlowsConfig {
     );
 }
 
-/** Reads `flows:*` from stack config text: JSON for structured values, plain text otherwise. */
+/** Reads the project's keys from stack config text: JSON for structured values, plain text otherwise. */
 export function decodeRawConfig(all: Record<string, string>): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     const prefix = `${CONFIG_NAMESPACE}:`;

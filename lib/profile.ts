@@ -13,11 +13,12 @@ const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 export const profileContract = z.object({
     trigger: z
         .object({
-            event: triggerValue,
+            // Key order is the document's: the parsed profile keeps the schema's order.
             repository: triggerValue.refine(
                 (v) => (Array.isArray(v) ? v : [v]).every((r) => typeof r === "string" && /^[^/\s]+\/[^/\s]+$/.test(r)),
                 "repository must be 'owner/name'",
             ),
+            event: triggerValue,
             action: triggerValue.optional(),
             actorLogin: triggerValue.optional(),
         })
@@ -30,7 +31,8 @@ export const profileContract = z.object({
             promptRef: z.string().min(1),
             promptVariables: z.union([
                 z.record(z.string(), sourcePath),
-                z.object({
+                // Strict: otherwise a flat map with bad paths would pass as this form with its keys stripped.
+                z.strictObject({
                     required: z.record(z.string(), sourcePath).optional(),
                     optional: z.record(z.string(), z.object({ path: sourcePath, default: scalar })).optional(),
                 }),

@@ -46,12 +46,17 @@ export function parseMounts(args: readonly string[]): Mount[] {
             const spec = inline ?? args[++i] ?? "";
             const m = parseMountSpec(spec);
             if (m) mounts.push(m);
-        } else if (flag === "-v" || flag === "--volume") {
+        } else if (flag === "--volume") {
             const spec = inline ?? args[++i] ?? "";
             const m = parseVolumeSpec(spec);
             if (m) mounts.push(m);
-        } else if (/^-v./.test(a)) {
-            const m = parseVolumeSpec(a.slice(2));
+        } else {
+            // Short forms as docker's flag parser reads them: `-v SPEC`, `-vSPEC`, `-v=SPEC`, and `-v` after
+            // boolean shorthands (`-itv SPEC`, `-dv=SPEC`).
+            const short = /^-[ditPq]*v(.*)$/s.exec(a);
+            if (!short) continue;
+            const spec = short[1] ? short[1].replace(/^=/, "") : args[++i] ?? "";
+            const m = parseVolumeSpec(spec);
             if (m) mounts.push(m);
         }
     }
@@ -60,7 +65,9 @@ export function parseMounts(args: readonly string[]): Mount[] {
 
 function parseMountSpec(spec: string): Mount | undefined {
     const kv = new Map<string, string>();
-    for (const part of spec.split(",")) {
+    // docker reads the value as one CSV record: `"src=/home/user",dst=/x` is src=/home/user. Quotes are dropped
+    // before splitting; no path these rules look for contains a comma, so a quoted comma cannot hide one.
+    for (const part of spec.replace(/"/g, "").split(",")) {
         const eq = part.indexOf("=");
         kv.set((eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase(), eq < 0 ? "" : part.slice(eq + 1));
     }

@@ -93,7 +93,8 @@ export function writeFileScript(f: FileSpec): string {
         `chown ${quote(`${f.owner}:`)} "$tmp"`,
         `chmod ${quote(f.mode)} "$tmp"`,
         `sync "$tmp" 2>/dev/null || sync`,
-        `mv -f "$tmp" ${quote(f.path)}`,
+        // -T: a directory in the way fails the write instead of swallowing the file.
+        `mv -fT "$tmp" ${quote(f.path)}`,
         "trap - EXIT",
     ]
         .filter(Boolean)

@@ -8,17 +8,17 @@ export interface StackConfig {
     privateKey: pulumi.Output<string>;
     githubToken: pulumi.Output<string>;
     openaiApiKey?: pulumi.Output<string>;
-    /** Text of `flows:profile.promptFile`. */
+    /** Text of `profile.promptFile`. */
     prompt: string;
 }
 
 /**
- * Reads and validates `flows:*` before any resource is registered, so bad input changes nothing on
+ * Reads and validates the project's config keys before any resource is registered, so bad input changes nothing on
  * any host. Throws a RunError that names each bad key (and never prints a secret).
  */
 export function loadStackConfig(all: Record<string, string> = pulumi.runtime.allConfig(), projectDir = process.cwd()): StackConfig {
     try {
-        const problems = SECRET_KEYS.filter((k) => all[`${CONFIG_NAMESPACE}:${k}`] !== undefined && !isSecret(`${CONFIG_NAMESPACE}:${k}`)).map(
+        const problems = SECRET_KEYS.filter((k) => (all[`${CONFIG_NAMESPACE}:${k}`] ?? "") !== "" && !isSecret(`${CONFIG_NAMESPACE}:${k}`)).map(
             (k) => `${CONFIG_NAMESPACE}:${k}: must be stored encrypted: pulumi config set --secret ${CONFIG_NAMESPACE}:${k} ...`,
         );
         if (problems.length) throw new ConfigError(problems);

@@ -34,7 +34,7 @@ async function hasState(s: State): Promise<boolean> {
 async function ensure(s: State, previousLoginId: string): Promise<State> {
     if (await hasState(s)) return { ...s, present: true, loginId: previousLoginId || "existing" };
     if (!s.apiKey) throw new Error(s.missingMessage);
-    await run(s.connection, apiKeyLoginScript(s.container), "Codex login with flows:openaiApiKey", `${s.apiKey}\n`);
+    await run(s.connection, apiKeyLoginScript(s.container), "Codex login with openaiApiKey", `${s.apiKey}\n`);
     if (!(await hasState(s))) throw new Error(`codex login --with-api-key left no auth state in ${s.container.codexDir}`);
     return { ...s, present: true, loginId: `api-key-${Date.now()}` };
 }
@@ -59,10 +59,11 @@ const provider: pulumi.dynamic.ResourceProvider = {
 
 /** Codex auth state present in the Codex directory; refreshed from the host so an emptied directory shows as drift. */
 export class CodexLogin extends pulumi.dynamic.Resource {
+    // `declare`: a plain field would be re-initialised to undefined after super() under ES2022 class-field semantics.
     /** Whether auth state was present at the last look. */
-    public readonly present!: pulumi.Output<boolean>;
+    declare public readonly present: pulumi.Output<boolean>;
     /** Changes when this program performed a login. */
-    public readonly loginId!: pulumi.Output<string>;
+    declare public readonly loginId: pulumi.Output<string>;
 
     constructor(name: string, args: CodexLoginArgs, opts?: pulumi.CustomResourceOptions) {
         super(provider, name, { ...args, present: undefined, loginId: undefined }, { ...opts, additionalSecretOutputs: [...SECRET_OUTPUTS, "apiKey"] }, "github-flows-host", "CodexLogin");

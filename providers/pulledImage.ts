@@ -42,10 +42,11 @@ const provider: pulumi.dynamic.ResourceProvider = {
     async delete() {},
 };
 
-/** The agent image pulled by the host's Docker daemon over the stack's SSH connection (`flows:imageSource: ssh-pull`). */
+/** The agent image pulled by the host's Docker daemon over the stack's SSH connection (`imageSource: ssh-pull`). */
 export class PulledImage extends pulumi.dynamic.Resource {
+    // `declare`: a plain field would be re-initialised to undefined after super() under ES2022 class-field semantics.
     /** Image id on the host's daemon (`sha256:...`). */
-    public readonly imageId!: pulumi.Output<string>;
+    declare public readonly imageId: pulumi.Output<string>;
 
     constructor(name: string, args: PulledImageArgs, opts?: pulumi.CustomResourceOptions) {
         super(provider, name, { ...args, imageId: undefined }, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS }, "github-flows-host", "PulledImage");

@@ -58,10 +58,11 @@ const provider: pulumi.dynamic.ResourceProvider = {
 
 /** A directory with a fixed mode and owner on a host over SSH. */
 export class RemoteDirectory extends pulumi.dynamic.Resource {
+    // `declare`: a plain field would be re-initialised to undefined after super() under ES2022 class-field semantics.
     /** Mode seen on the host (octal text). */
-    public readonly mode!: pulumi.Output<string>;
+    declare public readonly mode: pulumi.Output<string>;
     /** Owner seen on the host. */
-    public readonly owner!: pulumi.Output<string>;
+    declare public readonly owner: pulumi.Output<string>;
 
     constructor(name: string, args: RemoteDirectoryArgs, opts?: pulumi.CustomResourceOptions) {
         super(provider, name, args, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS }, "github-flows-host", "RemoteDirectory");

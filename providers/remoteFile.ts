@@ -55,12 +55,13 @@ const provider: pulumi.dynamic.ResourceProvider = {
 
 /** A file written atomically (temp file + rename) with a fixed mode and owner, refreshed from the host. */
 export class RemoteFile extends pulumi.dynamic.Resource {
+    // `declare`: a plain field would be re-initialised to undefined after super() under ES2022 class-field semantics.
     /** sha256 (hex) of the bytes on the host: compare it, not the content, to see drift. */
-    public readonly sha256!: pulumi.Output<string>;
+    declare public readonly sha256: pulumi.Output<string>;
     /** Mode seen on the host. */
-    public readonly mode!: pulumi.Output<string>;
+    declare public readonly mode: pulumi.Output<string>;
     /** Owner seen on the host. */
-    public readonly owner!: pulumi.Output<string>;
+    declare public readonly owner: pulumi.Output<string>;
 
     constructor(name: string, args: RemoteFileArgs, opts?: pulumi.CustomResourceOptions) {
         super(provider, name, { ...args, sha256: undefined }, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS }, "github-flows-host", "RemoteFile");

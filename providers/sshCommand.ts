@@ -27,7 +27,7 @@ async function runIt(s: State): Promise<State> {
 
 /**
  * The `@pulumi/command` remote.Command contract (run on create, re-run when inputs change, no
- * refresh) over `ssh2`, for engines without the command provider plugin (`flows:remoteCommands: ssh2`).
+ * refresh) over `ssh2`, for engines without the command provider plugin (`remoteCommands: ssh2`).
  */
 const provider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: State) {
@@ -41,8 +41,9 @@ const provider: pulumi.dynamic.ResourceProvider = {
 
 /** A command run over SSH when its inputs change. */
 export class SshCommand extends pulumi.dynamic.Resource {
+    // `declare`: a plain field would be re-initialised to undefined after super() under ES2022 class-field semantics.
     /** Standard output of the last run. */
-    public readonly stdout!: pulumi.Output<string>;
+    declare public readonly stdout: pulumi.Output<string>;
 
     constructor(name: string, args: SshCommandArgs, opts?: pulumi.CustomResourceOptions) {
         super(provider, name, { ...args, stdout: undefined }, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS }, "github-flows-host", "SshCommand");

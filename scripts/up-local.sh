@@ -28,18 +28,20 @@ say "stack 'local'"
 pulumi stack select local 2>/dev/null || pulumi stack init local
 hosts=$(printf '[{"name":"sandbox","address":"%s","port":%s,"user":"%s","hostKey":"%s"}]' \
   "$GFH_SANDBOX_HOST" "$GFH_SANDBOX_PORT" "$GFH_SANDBOX_SSH_USER" "$GFH_SANDBOX_HOST_KEY")
-pulumi config set flows:hosts "$hosts"
-pulumi config set flows:repositories '["acme/demo","owner/repository"]'
-pulumi config set flows:githubHost "$GFH_SANDBOX_GITHUB_HOST"
-pulumi config set flows:imagePullFrom "$GFH_SANDBOX_IMAGE_REF"
+# Structured values go in through set-all --json so the stack file holds YAML lists (Pulumi.yaml types them).
+setjson() { pulumi config set-all --json "$(node -e 'const [k, v] = process.argv.slice(1); console.log(JSON.stringify({ [`github-flows-host:${k}`]: { value: v, objectValue: JSON.parse(v), secret: false } }))' "$1" "$2")"; }
+setjson hosts "$hosts"
+setjson repositories '["acme/demo","owner/repository"]'
+setjson checkDockerArgs '["--network","host"]'
+pulumi config set githubHost "$GFH_SANDBOX_GITHUB_HOST"
+pulumi config set imagePullFrom "$GFH_SANDBOX_IMAGE_REF"
 # The docker and command provider plugins cannot be built here: use their ssh equivalents.
-pulumi config set flows:imageSource ssh-pull
-pulumi config set flows:remoteCommands ssh2
-pulumi config set flows:checkDockerArgs '["--network","host"]'
+pulumi config set imageSource ssh-pull
+pulumi config set remoteCommands ssh2
 # Secrets go in on stdin, never on a command line.
-pulumi config set --secret flows:sshPrivateKey < "$GFH_SANDBOX_KEY_FILE"
-printf '%s' "$GFH_SANDBOX_VALID_TOKEN" | pulumi config set --secret flows:githubToken
-printf '%s' "sk-sandbox-local-key" | pulumi config set --secret flows:openaiApiKey
+pulumi config set --secret sshPrivateKey < "$GFH_SANDBOX_KEY_FILE"
+printf '%s' "$GFH_SANDBOX_VALID_TOKEN" | pulumi config set --secret githubToken
+printf '%s' "sk-sandbox-local-key" | pulumi config set --secret openaiApiKey
 
 say "pulumi up"
 pulumi up --yes --skip-preview "$@"

@@ -17,6 +17,9 @@ export interface Sandbox {
     imageRef: string;
     githubHost: string;
     validToken: string;
+    /** A second valid token of the same account, for rotation. */
+    rotatedToken: string;
+    githubLogin: string;
     controlUrl: string;
 }
 
@@ -46,6 +49,8 @@ export function sandbox(): Sandbox {
         imageRef: need("GFH_SANDBOX_IMAGE_REF"),
         githubHost: need("GFH_SANDBOX_GITHUB_HOST"),
         validToken: need("GFH_SANDBOX_VALID_TOKEN"),
+        rotatedToken: need("GFH_SANDBOX_ROTATED_TOKEN"),
+        githubLogin: need("GFH_SANDBOX_GITHUB_LOGIN"),
         controlUrl: need("GFH_SANDBOX_CONTROL_URL"),
     };
 }
@@ -114,16 +119,17 @@ export async function configureForSandbox(stack: Stack, sb: Sandbox, extra: Reco
 
 /** `pulumi config set --secret` with the value on stdin. */
 export async function setSecret(stack: Stack, key: string, value: string): Promise<void> {
-    pulumiCli(stack, ["config", "set", "--secret", `flows:${key}`], value);
+    pulumiCli(stack, ["config", "set", "--secret", key], value);
 }
 
 export async function setPlain(stack: Stack, key: string, value: unknown): Promise<void> {
-    if (typeof value === "string") pulumiCli(stack, ["config", "set", `flows:${key}`, "--", value]);
-    else pulumiCli(stack, ["config", "set", "--json", `flows:${key}`, JSON.stringify(value)]);
+    if (typeof value === "string") pulumiCli(stack, ["config", "set", key, value]);
+    // Structured values must reach the stack file as YAML structure: Pulumi.yaml types them.
+    else pulumiCli(stack, ["config", "set-all", "--json", JSON.stringify({ [`github-flows-host:${key}`]: { value: JSON.stringify(value), objectValue: value, secret: false } })]);
 }
 
 export async function removeConfig(stack: Stack, key: string): Promise<void> {
-    pulumiCli(stack, ["config", "rm", `flows:${key}`]);
+    pulumiCli(stack, ["config", "rm", key]);
 }
 
 /** Collects engine output so a failing test shows it, and assertions can search it. */
@@ -136,4 +142,34 @@ export function collector(): { lines: string[]; onOutput: (s: string) => void; t
 export function errorText(e: unknown): string {
     const err = e as { message?: string; commandResult?: { stderr?: string; stdout?: string } };
     return [err.message ?? String(e), err.commandResult?.stderr ?? "", err.commandResult?.stdout ?? ""].join("\n");
+}
+
+/** One planned step of a preview: operation, resource name (last URN part), changed keys. */
+export interface PlannedStep {
+    op: string;
+    name: string;
+    type: string;
+    diffs: string[];
+}
+
+/** Runs `preview` (which refreshes first, per Pulumi.yaml) and returns the steps that change something. */
+export async function plannedChanges(stack: Stack): Promise<{ steps: PlannedStep[]; text: string }> {
+    const steps: PlannedStep[] = [];
+    const out = collector();
+    await stack.preview({
+        diff: true,
+        onOutput: out.onOutput,
+        onEvent: (e) => {
+            const m = e.resourcePreEvent?.metadata;
+            if (!m || m.op === "same" || m.op === "read" || m.op === "refresh") return;
+            if (m.type === "pulumi:pulumi:Stack") return;
+            steps.push({ op: m.op, name: m.urn.split("::").pop() ?? m.urn, type: m.type, diffs: m.diffs ?? [] });
+        },
+    });
+    return { steps, text: out.text() };
+}
+
+/** Steps as `op name` strings, sorted, for compact assertions. */
+export function stepNames(steps: PlannedStep[]): string[] {
+    return steps.map((s) => `${s.op} ${s.name}`).sort();
 }

@@ -44,7 +44,7 @@ describe("lifecycle on the sandbox host (real engine, sshd, dockerd)", () => {
         expect(err).toContain("verification check 'codex-auth' failed on host 'sandbox'");
         expect(err).toContain("codex login");
         expect(err).toContain(`type=bind,src=${CODEX_DIR},dst=/home/user/.codex`);
-        expect(err).toContain("flows:openaiApiKey");
+        expect(err).toContain("openaiApiKey");
     }, 300_000);
 
     it("with an OpenAI API key, up creates everything the document describes", async () => {
@@ -99,7 +99,7 @@ describe("lifecycle on the sandbox host (real engine, sshd, dockerd)", () => {
         );
         expect(err).toBeDefined();
         expect(err).toContain("verification check 'github-identity' failed on host 'sandbox'");
-        expect(err).toContain("pulumi config set --secret flows:githubToken");
+        expect(err).toContain("pulumi config set --secret githubToken");
         expect(err).not.toContain("ghp_wrong_token_e2e_0000");
         await setSecret(stack, "githubToken", sb.validToken);
     }, 300_000);

@@ -1,0 +1,601 @@
+#!/usr/bin/env bash
+# Sandbox host for github-flows-host: a loopback "Linux host" that the program under test provisions over SSH.
+#
+#   scripts/sandbox.sh up            start everything (idempotent; cold: a few minutes, warm: seconds)
+#   scripts/sandbox.sh down [--all]  stop sshd, fake GitHub API, registry; --all also stops the dockerd we started
+#   scripts/sandbox.sh status        one line per service; exit 1 if any is down
+#   scripts/sandbox.sh env           shell-sourceable GFH_SANDBOX_* lines (also in <state>/env)
+#   scripts/sandbox.sh reset-host    remove ~user/.secrets, ~user/app, the agent image from the daemon,
+#                                    and the fake API's request log / pending failures (a fresh host per test file)
+#   scripts/sandbox.sh seed-codex DIR  write Codex auth state into DIR as `codex login --with-api-key` leaves it
+#
+# Must run as root (Debian 12). What it sets up, in one network namespace (the root one):
+#   dockerd (--iptables=false --bridge=none; containers use --network host|none), a docker-registry on
+#   127.0.0.1:5000 holding 127.0.0.1:5000/github-flows-agent-codex:latest (debootstrap'ed bookworm + gh + codex),
+#   the runtime user (`user`, in group docker), an sshd on 127.0.0.1:2222 with its own host key and authorized
+#   keys file, and a fake GitHub API (scripts/sandbox/fake-github.mjs) on 127.0.0.1:80 reached as
+#   api.github.localhost via /etc/hosts, with a control endpoint on 127.0.0.1:8081.
+# The image has ENV GH_HOST=github.localhost baked in, so gh in it talks to the fake API without extra -e.
+# dockerd runs with --bridge=none: a container started without --network gets only a loopback interface
+# (no error, but nothing reachable), so anything in it that must reach the fake API needs --network host.
+#
+# Environment knobs (all optional):
+#   GFH_SANDBOX_NAME (default)            instance name: state subdir and the /etc/hosts marker
+#   GFH_SANDBOX_DIR (/var/lib/github-flows-host/sandbox)   state root; the instance uses $GFH_SANDBOX_DIR/$NAME
+#   GFH_CACHE (/var/cache/github-flows-host)               slow artefacts in $GFH_CACHE/sandbox (kept across runs)
+#   GFH_SANDBOX_USER (user), GFH_SANDBOX_UID (1000 if free, else the next free UID; the image gets the same UID)
+#   GFH_SANDBOX_SSH_PORT (2222), GFH_SANDBOX_REGISTRY_PORT (5000), GFH_SANDBOX_API_PORT (80),
+#   GFH_SANDBOX_CONTROL_PORT (8081), GFH_SANDBOX_CODEX_VERSION (0.171.0), GFH_SANDBOX_MIRROR (from apt sources),
+#   GFH_FAKE_GITHUB_FIXTURES (scripts/sandbox/fixtures.json)
+#
+# Several instances at once (a benchmark wants 10): everything instance-specific is already keyed by
+# GFH_SANDBOX_NAME or an env knob, but in the root namespace they would still share /etc/hosts, port 80, the
+# host's user database, /home and the one dockerd. A multi-instance version would run each instance's
+# services inside `unshare --net --mount --uts` (own loopback, so the same ports 2222/5000/80/8081 work; the
+# test runner reaches sshd through `ip netns exec` or a veth pair), with a private mount namespace that
+# bind-mounts its own /etc/hosts, /etc/passwd+/etc/group+/etc/shadow, /home and /var/lib/docker + /run/docker*,
+# and its own dockerd (own --data-root, --exec-root, -H unix socket, --pidfile) so that image pulls, tags and
+# `reset-host` of one instance cannot be seen by another. The cache dir ($GFH_CACHE) stays shared (read-only
+# use after the first build; guarded by the flock below).
+set -Eeuo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+NAME="${GFH_SANDBOX_NAME:-default}"
+STATE_ROOT="${GFH_SANDBOX_DIR:-/var/lib/github-flows-host/sandbox}"
+STATE="$STATE_ROOT/$NAME"
+CACHE="${GFH_CACHE:-/var/cache/github-flows-host}/sandbox"
+RUSER="${GFH_SANDBOX_USER:-user}"
+RHOME="/home/$RUSER"
+SSH_PORT="${GFH_SANDBOX_SSH_PORT:-2222}"
+REGISTRY_PORT="${GFH_SANDBOX_REGISTRY_PORT:-5000}"
+API_PORT="${GFH_SANDBOX_API_PORT:-80}"
+CONTROL_PORT="${GFH_SANDBOX_CONTROL_PORT:-8081}"
+GITHUB_HOST="github.localhost"
+CODEX_VERSION="${GFH_SANDBOX_CODEX_VERSION:-0.171.0}"
+FIXTURES="${GFH_FAKE_GITHUB_FIXTURES:-$SCRIPT_DIR/sandbox/fixtures.json}"
+VALID_TOKEN="ghp_sandboxvalidtoken0001"
+ROTATED_TOKEN="ghp_sandboxrotated0002"
+VALID_LOGIN="flows-bot"
+IMAGE_REPO="github-flows-agent-codex"
+IMAGE_REF="127.0.0.1:$REGISTRY_PORT/$IMAGE_REPO:latest"
+BUILD_TAG="$IMAGE_REPO:sandbox"
+IMAGE_FORMAT_VERSION=2 # bump when the image recipe changes, to invalidate the cached tarball
+HOSTS_BEGIN="# BEGIN github-flows-host sandbox $NAME"
+HOSTS_END="# END github-flows-host sandbox $NAME"
+PACKAGES=(openssh-server openssh-sftp-server openssh-client docker.io docker-registry gh debootstrap iproute2 curl jq ca-certificates xz-utils)
+export DEBIAN_FRONTEND=noninteractive
+
+T0=$(date +%s.%N)
+PHASE="start"
+say() { printf 'sandbox: %s\n' "$*"; }
+elapsed() { awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1fs", b - a }'; }
+die() { printf 'sandbox: ERROR [%s]: %s\n' "$PHASE" "$*" >&2; exit 1; }
+trap 'rc=$?; printf "sandbox: ERROR [%s]: command failed (exit %s) at line %s: %s\n" "$PHASE" "$rc" "$LINENO" "$BASH_COMMAND" >&2' ERR
+tail_log() { [[ -f "$1" ]] && { echo "---- last lines of $1:" >&2; tail -n "${2:-30}" "$1" >&2; echo "----" >&2; } || true; }
+
+[[ "$NAME" =~ ^[a-z0-9][a-z0-9_-]{0,30}$ ]] || die "GFH_SANDBOX_NAME must match [a-z0-9][a-z0-9_-]*"
+[[ "$RUSER" =~ ^[a-z_][a-z0-9_-]{0,30}$ ]] || die "GFH_SANDBOX_USER is not a valid user name"
+
+# Our daemons are orphans reaped by PID 1 (not an init system here), which can leave a stopped one a zombie
+# for a while: kill -0 succeeds on zombies, so look at the process state.
+proc_running() { local st; st="$(ps -o stat= -p "$1" 2>/dev/null)" && [[ -n "$st" && "$st" != Z* ]]; }
+pid_alive() { local f="$1" p; [[ -s "$f" ]] && p="$(cat "$f")" && [[ "$p" =~ ^[0-9]+$ ]] && proc_running "$p"; }
+port_open() { timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+# Start a daemon detached from us (own session, no inherited fds, in particular not the lock fd 9).
+launch() { # launch PIDFILE LOG CMD...
+  local pidfile="$1" logf="$2"; shift 2
+  setsid nohup "$@" </dev/null >>"$logf" 2>&1 9>&- &
+  echo $! >"$pidfile"
+}
+stop_pidfile() { # stop_pidfile PIDFILE WHAT
+  local f="$1" what="$2" p
+  if pid_alive "$f"; then
+    p="$(cat "$f")"
+    kill -TERM "$p" 2>/dev/null || true
+    for _ in $(seq 1 100); do proc_running "$p" || break; sleep 0.1; done
+    if proc_running "$p"; then kill -KILL "$p" 2>/dev/null || true; sleep 0.2; fi
+    say "$what stopped (pid $p)"
+  else
+    say "$what not running"
+  fi
+  rm -f "$f"
+}
+wait_until() { # wait_until SECONDS CMD... ; polls every 0.2 s
+  local deadline=$(( $(date +%s) + $1 )); shift
+  until "$@" >/dev/null 2>&1; do
+    (( $(date +%s) < deadline )) || return 1
+    sleep 0.2
+  done
+}
+wait_service() { # wait_service PIDFILE SECONDS CMD... ; like wait_until, but gives up as soon as the daemon exits
+  local pidfile="$1" deadline=$(( $(date +%s) + $2 )); shift 2
+  until "$@" >/dev/null 2>&1; do
+    pid_alive "$pidfile" || { "$@" >/dev/null 2>&1 && return 0; echo "sandbox: the process exited" >&2; return 1; }
+    (( $(date +%s) < deadline )) || return 1
+    sleep 0.2
+  done
+}
+lock() {
+  mkdir -p "$STATE_ROOT"
+  exec 9>"$STATE_ROOT/.lock"
+  flock -w 900 9 || die "could not get $STATE_ROOT/.lock within 900 s (another sandbox.sh running?)"
+}
+need_root() { [[ $(id -u) -eq 0 ]] || die "must run as root"; }
+
+docker_ok() { timeout 10 docker info >/dev/null 2>&1; }
+registry_ok() { curl -fs -m 2 -o /dev/null "http://127.0.0.1:$REGISTRY_PORT/v2/"; }
+api_ok() { curl -fs -m 2 -o /dev/null "http://127.0.0.1:$CONTROL_PORT/_control/health"; }
+registry_has_image() {
+  curl -fs -m 5 -o /dev/null -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+    "http://127.0.0.1:$REGISTRY_PORT/v2/$IMAGE_REPO/manifests/latest"
+}
+
+# ------------------------------------------------------------------------------------------------ phases
+phase_packages() {
+  PHASE=packages
+  local missing=() p
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if ((${#missing[@]} == 0)); then say "packages: all present"; return; fi
+  say "packages: installing ${missing[*]}"
+  # No init system here (PID 1 is not systemd): keep maintainer scripts from starting the packaged services
+  # (sshd on :22, dockerd with a bridge and iptables, registry on :5000) through invoke-rc.d.
+  local guard=""
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && guard=1
+  fi
+  local log="$STATE_ROOT/apt.log" rc=0
+  mkdir -p "$STATE_ROOT"
+  { apt-get update -q && apt-get install -y -q --no-install-recommends "${missing[@]}"; } >"$log" 2>&1 || rc=$?
+  [[ -n "$guard" ]] && rm -f /usr/sbin/policy-rc.d
+  if ((rc != 0)); then tail_log "$log"; die "apt-get failed (exit $rc), see $log"; fi
+  say "packages: installed ($(elapsed))"
+}
+
+phase_dirs() {
+  PHASE=dirs
+  mkdir -p "$STATE" "$STATE/authorized_keys" "$STATE/registry" "$CACHE"
+  chmod 755 "$STATE_ROOT" "$STATE" "$STATE/authorized_keys"
+}
+
+phase_dockerd() {
+  PHASE=dockerd
+  getent group docker >/dev/null || groupadd --system docker
+  if docker_ok; then
+    say "dockerd: running ($(docker info --format '{{.Driver}}' 2>/dev/null) storage)"
+  else
+    local log="$STATE_ROOT/dockerd.log" driver
+    for driver in overlay2 vfs; do
+      say "dockerd: starting (storage $driver), log $log"
+      echo "==== $(date -Is) dockerd --storage-driver=$driver" >>"$log"
+      launch "$STATE_ROOT/dockerd.pid" "$log" dockerd --iptables=false --ip-masq=false --bridge=none \
+        --storage-driver="$driver" --group docker --pidfile "$STATE_ROOT/dockerd.pid.daemon"
+      if wait_until 60 docker_ok; then break; fi
+      if pid_alive "$STATE_ROOT/dockerd.pid"; then
+        tail_log "$log"; die "dockerd (pid $(cat "$STATE_ROOT/dockerd.pid")) did not answer docker info within 60 s"
+      fi
+      if [[ $driver == vfs ]]; then tail_log "$log"; die "dockerd exited with overlay2 and with vfs"; fi
+      say "dockerd: exited with overlay2, falling back to vfs"
+      tail_log "$log" 8
+    done
+    say "dockerd: ready ($(docker info --format '{{.Driver}}') storage, $(elapsed))"
+  fi
+  # A daemon started before the group existed leaves the socket root:root; the runtime user needs it.
+  [[ -S /var/run/docker.sock && "$(stat -c %G /var/run/docker.sock)" != docker ]] && chgrp docker /var/run/docker.sock
+  return 0
+}
+
+phase_registry() {
+  PHASE=registry
+  local conf="$STATE/registry.yml"
+  cat >"$conf.new" <<EOF
+version: 0.1
+log:
+  level: info
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $STATE/registry
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$REGISTRY_PORT
+EOF
+  mv "$conf.new" "$conf"
+  if registry_ok; then say "registry: running on 127.0.0.1:$REGISTRY_PORT"; return; fi
+  port_open "$REGISTRY_PORT" && die "127.0.0.1:$REGISTRY_PORT is taken by something that is not a registry"
+  say "registry: starting on 127.0.0.1:$REGISTRY_PORT (storage $STATE/registry)"
+  launch "$STATE/registry.pid" "$STATE/registry.log" docker-registry serve "$conf"
+  wait_service "$STATE/registry.pid" 30 registry_ok || { tail_log "$STATE/registry.log"; die "registry did not answer /v2/ within 30 s"; }
+  say "registry: ready ($(elapsed))"
+}
+
+pick_uid() {
+  local uid
+  if [[ -n "${GFH_SANDBOX_UID:-}" ]]; then echo "$GFH_SANDBOX_UID"; return; fi
+  uid=1000
+  while getent passwd "$uid" >/dev/null || getent group "$uid" >/dev/null; do uid=$((uid + 1)); done
+  echo "$uid"
+}
+
+phase_user() {
+  PHASE=user
+  local uid gid owner
+  if id -u "$RUSER" >/dev/null 2>&1; then
+    uid="$(id -u "$RUSER")"; gid="$(id -g "$RUSER")"
+    [[ -n "${GFH_SANDBOX_UID:-}" && "$GFH_SANDBOX_UID" != "$uid" ]] &&
+      die "user $RUSER exists with UID $uid, but GFH_SANDBOX_UID=$GFH_SANDBOX_UID"
+    say "user: $RUSER exists (uid $uid, gid $gid)"
+  else
+    uid="$(pick_uid)"
+    [[ "$uid" =~ ^[0-9]+$ ]] || die "GFH_SANDBOX_UID must be a number"
+    if owner="$(getent passwd "$uid")"; then
+      die "UID $uid is taken by ${owner%%:*}; set GFH_SANDBOX_UID to a free UID (or GFH_SANDBOX_USER=${owner%%:*})"
+    fi
+    if [[ "$uid" != 1000 && -z "${GFH_SANDBOX_UID:-}" ]]; then
+      say "user: UID 1000 is taken by $(getent passwd 1000 | cut -d: -f1); using UID $uid (set GFH_SANDBOX_UID to choose)"
+    fi
+    if getent group "$RUSER" >/dev/null; then
+      gid="$(getent group "$RUSER" | cut -d: -f3)"
+    else
+      gid="$uid"
+      getent group "$gid" >/dev/null && gid="" # let groupadd choose
+      groupadd ${gid:+-g "$gid"} "$RUSER"
+      gid="$(getent group "$RUSER" | cut -d: -f3)"
+    fi
+    useradd -m -d "$RHOME" -s /bin/bash -u "$uid" -g "$gid" -G docker "$RUSER"
+    say "user: created $RUSER (uid $uid, gid $gid, home $RHOME)"
+  fi
+  id -nG "$RUSER" | tr ' ' '\n' | grep -qx docker || usermod -aG docker "$RUSER"
+  # With UsePAM no, a locked account ('!' password) is refused even with a valid key; '*' = no password, not locked.
+  local pw; pw="$(getent shadow "$RUSER" | cut -d: -f2)"
+  [[ "$pw" == "*" ]] || usermod -p '*' "$RUSER"
+  [[ -d "$RHOME" ]] || { mkdir -p "$RHOME"; chown "$uid:$gid" "$RHOME"; chmod 750 "$RHOME"; }
+  RUID="$uid"; RGID="$gid"
+}
+
+phase_sshd() {
+  PHASE=sshd
+  mkdir -p /run/sshd && chmod 755 /run/sshd
+  local hk="$STATE/ssh_host_ed25519_key" ck="$STATE/client_ed25519" conf="$STATE/sshd_config"
+  [[ -s "$hk" ]] || ssh-keygen -q -t ed25519 -N '' -C "github-flows-host-sandbox-$NAME" -f "$hk"
+  [[ -s "$ck" ]] || ssh-keygen -q -t ed25519 -N '' -C "github-flows-host-sandbox-client-$NAME" -f "$ck"
+  chmod 600 "$hk" "$ck"
+  install -m 644 "$ck.pub" "$STATE/authorized_keys/$RUSER"
+  printf '[127.0.0.1]:%s %s\n' "$SSH_PORT" "$(cut -d' ' -f1,2 "$hk.pub")" >"$STATE/known_hosts"
+  local sftp=/usr/lib/openssh/sftp-server
+  cat >"$conf.new" <<EOF
+# generated by scripts/sandbox.sh ($NAME)
+Port $SSH_PORT
+ListenAddress 127.0.0.1
+HostKey $hk
+PidFile $STATE/sshd.pid
+AuthorizedKeysFile $STATE/authorized_keys/%u
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+PermitRootLogin no
+AllowUsers $RUSER
+StrictModes yes
+X11Forwarding no
+PrintMotd no
+LogLevel VERBOSE
+# the program under test may open many connections at once (Pulumi runs resources in parallel)
+MaxStartups 200:30:400
+MaxSessions 100
+Subsystem sftp $sftp
+EOF
+  /usr/sbin/sshd -t -f "$conf.new" || die "sshd rejects $conf.new"
+  local changed=1
+  cmp -s "$conf.new" "$conf" && changed=0
+  mv "$conf.new" "$conf"
+  if pid_alive "$STATE/sshd.pid" && port_open "$SSH_PORT"; then
+    if ((changed)); then kill -HUP "$(cat "$STATE/sshd.pid")"; sleep 0.3; say "sshd: config changed, reloaded"
+    else say "sshd: running on 127.0.0.1:$SSH_PORT"; fi
+  else
+    port_open "$SSH_PORT" && die "127.0.0.1:$SSH_PORT is taken by another process"
+    say "sshd: starting on 127.0.0.1:$SSH_PORT, log $STATE/sshd.log"
+    /usr/sbin/sshd -f "$conf" -E "$STATE/sshd.log" 9>&- || { tail_log "$STATE/sshd.log"; die "sshd failed to start"; }
+    wait_until 15 port_open "$SSH_PORT" || { tail_log "$STATE/sshd.log"; die "sshd does not accept on port $SSH_PORT"; }
+  fi
+  local out
+  if ! out="$(ssh_user 'docker info >/dev/null && id' 2>&1)"; then
+    echo "$out" >&2; tail_log "$STATE/sshd.log" 15; die "ssh $RUSER@127.0.0.1:$SSH_PORT 'docker info && id' failed"
+  fi
+  say "sshd: ssh as $RUSER works: $out ($(elapsed))"
+}
+
+ssh_user() {
+  ssh -i "$STATE/client_ed25519" -p "$SSH_PORT" -o BatchMode=yes -o StrictHostKeyChecking=yes \
+    -o UserKnownHostsFile="$STATE/known_hosts" -o ConnectTimeout=10 -o LogLevel=ERROR "$RUSER@127.0.0.1" "$@"
+}
+
+hosts_block() { printf '%s\n127.0.0.1 %s api.%s\n%s\n' "$HOSTS_BEGIN" "$GITHUB_HOST" "$GITHUB_HOST" "$HOSTS_END"; }
+hosts_without_block() { awk -v b="$HOSTS_BEGIN" -v e="$HOSTS_END" '$0 == b { skip = 1; next } $0 == e { skip = 0; next } !skip' /etc/hosts; }
+hosts_present() { grep -qxF "$HOSTS_BEGIN" /etc/hosts; }
+hosts_add() {
+  local want; want="$(hosts_without_block; hosts_block)"
+  [[ "$want" == "$(cat /etc/hosts)" ]] && return 0
+  # /etc/hosts may be a bind mount: rewrite it in place, do not replace the file.
+  printf '%s\n' "$want" >"$STATE/hosts.new" && cat "$STATE/hosts.new" >/etc/hosts && rm -f "$STATE/hosts.new"
+}
+hosts_remove() {
+  hosts_present || return 0
+  hosts_without_block >"$STATE/hosts.new" && cat "$STATE/hosts.new" >/etc/hosts && rm -f "$STATE/hosts.new"
+}
+
+phase_fake_github() {
+  PHASE=fake-github
+  [[ -r "$FIXTURES" ]] || die "fixtures file $FIXTURES not readable"
+  jq -e .tokens "$FIXTURES" >/dev/null || die "fixtures file $FIXTURES is not valid JSON with .tokens"
+  hosts_add
+  local running="" fresh=0
+  if api_ok; then
+    running="$(curl -fsS -m 2 "http://127.0.0.1:$CONTROL_PORT/_control/health" | jq -r .fixtures)"
+    if [[ "$running" != "$FIXTURES" ]]; then
+      say "fake-github: running with fixtures $running, restarting with $FIXTURES"
+      stop_pidfile "$STATE/fake-github.pid" fake-github
+      api_ok && die "a fake GitHub API not started by this instance answers on :$CONTROL_PORT"
+    fi
+  fi
+  if api_ok; then
+    say "fake-github: running on 127.0.0.1:$API_PORT (control :$CONTROL_PORT)"
+  else
+    port_open "$API_PORT" && die "127.0.0.1:$API_PORT is taken by another process"
+    say "fake-github: starting on 127.0.0.1:$API_PORT, control :$CONTROL_PORT, log $STATE/fake-github.log"
+    GFH_FAKE_GITHUB_FIXTURES="$FIXTURES" GFH_FAKE_GITHUB_PORT="$API_PORT" GFH_FAKE_GITHUB_CONTROL_PORT="$CONTROL_PORT" \
+      GFH_FAKE_GITHUB_WEB_HOST="$GITHUB_HOST" launch "$STATE/fake-github.pid" "$STATE/fake-github.log" \
+      node "$SCRIPT_DIR/sandbox/fake-github.mjs"
+    wait_service "$STATE/fake-github.pid" 15 api_ok || { tail_log "$STATE/fake-github.log"; die "fake GitHub API did not start"; }
+    fresh=1
+  fi
+  if ((fresh)); then
+    # Check with the host's gh (same Debian gh as in the image) that the wiring works; then drop the log.
+    local ghcfg login; ghcfg="$(mktemp -d)"
+    login="$(GH_CONFIG_DIR="$ghcfg" GH_HOST="$GITHUB_HOST" GH_TOKEN="$VALID_TOKEN" gh api user --jq .login 2>&1)" || true
+    rm -rf "$ghcfg"
+    [[ "$login" == "$VALID_LOGIN" ]] || { tail_log "$STATE/fake-github.log"; die "gh api user via $GITHUB_HOST answered: $login"; }
+    curl -fsS -m 2 -X DELETE -o /dev/null "http://127.0.0.1:$CONTROL_PORT/_control/requests"
+    say "fake-github: ready, gh api user -> $login ($(elapsed))"
+  fi
+}
+
+apt_mirror() {
+  if [[ -n "${GFH_SANDBOX_MIRROR:-}" ]]; then echo "$GFH_SANDBOX_MIRROR"; return; fi
+  # deb822 stanzas first (Debian 12 default), then one-line sources; the stanza whose Suites has "bookworm".
+  local m
+  m="$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '
+      /^[[:space:]]*$/ { if (u != "" && s ~ /(^|[[:space:]])bookworm([[:space:]]|$)/ && !found) { print u; found = 1 } u = ""; s = ""; next }
+      /^URIs:/ { u = $2 } /^Suites:/ { s = $0 }
+      END { if (u != "" && s ~ /(^|[[:space:]])bookworm([[:space:]]|$)/ && !found) print u }')"
+  [[ -z "$m" ]] && m="$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+    awk '$1 == "deb" && $3 == "bookworm" { for (i = 2; i <= NF; i++) if ($i ~ /^(https?|file):/) { print $i; exit } }')"
+  [[ -n "$m" ]] || return 1
+  echo "$m"
+}
+
+image_key() { echo "v$IMAGE_FORMAT_VERSION-bookworm-codex$CODEX_VERSION-$RUSER-$RUID-$RGID"; }
+
+build_image() { # -> loads $BUILD_TAG into the daemon and saves it to $1
+  local tarball="$1" mirror codex_tgz rootfs
+  mirror="$(apt_mirror)" || die "no bookworm apt mirror found in /etc/apt/sources.list.d (set GFH_SANDBOX_MIRROR)"
+  codex_tgz="$CACHE/openai-codex-$CODEX_VERSION-linux-x64.tgz"
+  if [[ ! -s "$codex_tgz" ]]; then
+    say "image: fetching codex $CODEX_VERSION (npm pack @openai/codex@$CODEX_VERSION-linux-x64, ~170 MB)"
+    local tmp; tmp="$(mktemp -d "$CACHE/npm.XXXXXX")"
+    (cd "$tmp" && npm pack --silent "@openai/codex@$CODEX_VERSION-linux-x64" --pack-destination "$tmp") >"$STATE/npm-pack.log" 2>&1 ||
+      { tail_log "$STATE/npm-pack.log"; rm -rf "$tmp"; die "npm pack of codex failed"; }
+    mv "$tmp"/openai-codex-*.tgz "$codex_tgz" && rm -rf "$tmp"
+  fi
+  rootfs="$CACHE/rootfs.$$"
+  rm -rf "$rootfs"
+  say "image: debootstrap bookworm minbase from $mirror (log $STATE/debootstrap.log)"
+  debootstrap --variant=minbase --include=bash,gh,ca-certificates bookworm "$rootfs" "$mirror" >"$STATE/debootstrap.log" 2>&1 ||
+    { tail_log "$STATE/debootstrap.log"; rm -rf "$rootfs"; die "debootstrap failed"; }
+  say "image: debootstrap done ($(elapsed)); adding codex and user $RUSER ($RUID:$RGID)"
+  tar -xzf "$codex_tgz" -C "$rootfs/tmp" package/vendor/x86_64-unknown-linux-musl/bin/codex
+  install -m 755 "$rootfs/tmp/package/vendor/x86_64-unknown-linux-musl/bin/codex" "$rootfs/usr/local/bin/codex"
+  rm -rf "$rootfs/tmp/package"
+  chroot "$rootfs" groupadd -g "$RGID" "$RUSER"
+  chroot "$rootfs" useradd -m -d "/home/$RUSER" -s /bin/bash -u "$RUID" -g "$RGID" "$RUSER"
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/log/* 2>/dev/null || true
+  say "image: docker import -> $BUILD_TAG"
+  tar -C "$rootfs" -c . | docker import -c "USER $RUSER" -c "ENV HOME=/home/$RUSER" \
+    -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' -c "ENV GH_HOST=$GITHUB_HOST" \
+    - "$BUILD_TAG" >/dev/null
+  rm -rf "$rootfs"
+  say "image: saving $tarball for later runs"
+  docker save -o "$tarball.tmp" "$BUILD_TAG" && mv "$tarball.tmp" "$tarball"
+  # keep only the newest image tarball
+  find "$CACHE" -maxdepth 1 -name 'image-*.tar' ! -path "$tarball" -delete
+}
+
+verify_image() {
+  local ref="$1" out
+  out="$(docker run --rm --network host "$ref" bash -lc 'gh --version | head -1 && codex --help >/dev/null && id' 2>&1)" ||
+    { echo "$out" >&2; die "image check (gh --version, codex --help, id) failed"; }
+  grep -q "uid=$RUID($RUSER)" <<<"$out" || { echo "$out" >&2; die "image user is not $RUSER with uid $RUID"; }
+  say "image: $(head -1 <<<"$out"); $(tail -1 <<<"$out")"
+  out="$(docker run --rm --network host -e GH_TOKEN="$VALID_TOKEN" -e BAD=ghp_sandboxnotvalid "$ref" bash -lc '
+      set -u -o pipefail
+      login="$(gh api user --jq .login)" || { echo "FAIL gh api user"; exit 1; }
+      echo "login=$login"
+      gh repo view acme/demo | head -1 || { echo "FAIL gh repo view acme/demo"; exit 1; }
+      if GH_TOKEN=$BAD gh api user >/dev/null 2>&1; then echo "FAIL bad token accepted"; exit 1; fi
+      if gh repo view acme/private >/dev/null 2>&1; then echo "FAIL acme/private visible"; exit 1; fi
+      echo "bad token and acme/private refused"' 2>&1)" ||
+    { echo "$out" >&2; tail_log "$STATE/fake-github.log" 10; die "gh in the image against the fake GitHub API failed"; }
+  grep -q "login=$VALID_LOGIN" <<<"$out" || { echo "$out" >&2; die "unexpected gh output in the image"; }
+  say "image: gh in the container -> $(tr '\n' ' ' <<<"$out")"
+  curl -fsS -m 2 -X DELETE -o /dev/null "http://127.0.0.1:$CONTROL_PORT/_control/requests" || true
+}
+
+remove_agent_images() { # every local tag of the agent image (plain and registry name), and containers using them
+  local refs c
+  refs="$(docker images --format '{{.Repository}}:{{.Tag}}' | awk -F: -v a="$IMAGE_REPO" -v b="127.0.0.1:$REGISTRY_PORT/$IMAGE_REPO" '
+           { repo = $0; sub(/:[^:]*$/, "", repo) } repo == a || repo == b')"
+  [[ -z "$refs" ]] && return 0
+  for r in $refs; do
+    c="$(docker ps -aq --filter "ancestor=$r")"
+    [[ -n "$c" ]] && docker rm -f $c >/dev/null
+  done
+  docker rmi -f $refs >/dev/null
+  echo "$refs" | tr '\n' ' '
+}
+
+phase_image() {
+  PHASE=image
+  local key tarball marker="$STATE/image.key"
+  key="$(image_key)"
+  if registry_has_image && [[ -s "$marker" && "$(cat "$marker")" == "$key" ]]; then
+    say "image: $IMAGE_REF present in the registry ($key)"
+    return
+  fi
+  tarball="$CACHE/image-$key.tar"
+  if [[ -s "$tarball" ]]; then
+    say "image: docker load $tarball"
+    docker load -q -i "$tarball" >/dev/null || die "docker load $tarball failed"
+  else
+    build_image "$tarball"
+  fi
+  docker tag "$BUILD_TAG" "$IMAGE_REF"
+  say "image: pushing $IMAGE_REF"
+  docker push -q "$IMAGE_REF" >"$STATE/push.log" 2>&1 || { tail_log "$STATE/push.log"; die "docker push $IMAGE_REF failed"; }
+  verify_image "$IMAGE_REF"
+  # The host must start without the image: the program under test pulls it.
+  docker rmi "$IMAGE_REF" "$BUILD_TAG" >/dev/null
+  echo "$key" >"$marker"
+  say "image: pushed and verified, local tags removed ($(elapsed))"
+}
+
+env_lines() {
+  local hostkey
+  hostkey="$(cut -d' ' -f1,2 "$STATE/ssh_host_ed25519_key.pub")"
+  cat <<EOF
+GFH_SANDBOX_NAME=$NAME
+GFH_SANDBOX_HOST=127.0.0.1
+GFH_SANDBOX_PORT=$SSH_PORT
+GFH_SANDBOX_SSH_USER=$RUSER
+GFH_SANDBOX_UID=$(id -u "$RUSER")
+GFH_SANDBOX_KEY_FILE=$STATE/client_ed25519
+GFH_SANDBOX_KNOWN_HOSTS=$STATE/known_hosts
+GFH_SANDBOX_HOST_KEY='$hostkey'
+GFH_SANDBOX_IMAGE_REF=$IMAGE_REF
+GFH_SANDBOX_GITHUB_HOST=$GITHUB_HOST
+GFH_SANDBOX_VALID_TOKEN=$VALID_TOKEN
+GFH_SANDBOX_ROTATED_TOKEN=$ROTATED_TOKEN
+GFH_SANDBOX_GITHUB_LOGIN=$VALID_LOGIN
+GFH_SANDBOX_CONTROL_URL=http://127.0.0.1:$CONTROL_PORT
+GFH_SANDBOX_STATE_DIR=$STATE
+EOF
+}
+
+# ------------------------------------------------------------------------------------------------ commands
+cmd_up() {
+  need_root
+  lock
+  say "up: instance $NAME, state $STATE, cache $CACHE"
+  phase_packages
+  phase_dirs
+  phase_dockerd
+  phase_registry
+  phase_user
+  phase_sshd
+  phase_fake_github
+  phase_image
+  PHASE="env"
+  env_lines >"$STATE/env.new" && mv "$STATE/env.new" "$STATE/env"
+  say "up: done in $(elapsed); environment (also in $STATE/env):"
+  cat "$STATE/env"
+}
+
+cmd_down() {
+  need_root
+  lock
+  PHASE=down
+  stop_pidfile "$STATE/sshd.pid" sshd
+  stop_pidfile "$STATE/fake-github.pid" fake-github
+  stop_pidfile "$STATE/registry.pid" registry
+  if hosts_present; then hosts_remove; say "/etc/hosts: sandbox lines removed"; fi
+  if [[ "${1:-}" == --all ]]; then
+    stop_pidfile "$STATE_ROOT/dockerd.pid" dockerd
+  fi
+  say "down: done ($(elapsed))"
+}
+
+cmd_status() {
+  local bad=0
+  line() { # line NAME OK? DETAIL
+    if [[ "$2" == 1 ]]; then printf 'sandbox: %-12s up    %s\n' "$1" "$3"; else printf 'sandbox: %-12s DOWN  %s\n' "$1" "$3"; bad=1; fi
+  }
+  local ok
+  ok=0; docker_ok && ok=1; line dockerd "$ok" "unix:///var/run/docker.sock"
+  ok=0; registry_ok && ok=1; line registry "$ok" "http://127.0.0.1:$REGISTRY_PORT/v2/"
+  ok=0; registry_ok && registry_has_image && ok=1; line image "$ok" "$IMAGE_REF (in the registry)"
+  ok=0; pid_alive "$STATE/sshd.pid" && port_open "$SSH_PORT" && ok=1; line sshd "$ok" "127.0.0.1:$SSH_PORT"
+  ok=0; id -u "$RUSER" >/dev/null 2>&1 && ok=1; line user "$ok" "$RUSER"
+  ok=0; api_ok && port_open "$API_PORT" && ok=1; line fake-github "$ok" "http://api.$GITHUB_HOST:$API_PORT, control http://127.0.0.1:$CONTROL_PORT"
+  ok=0; hosts_present && ok=1; line etc-hosts "$ok" "$GITHUB_HOST api.$GITHUB_HOST -> 127.0.0.1"
+  return $bad
+}
+
+cmd_env() {
+  [[ -s "$STATE/env" ]] || die "no $STATE/env: run '$0 up' first"
+  cat "$STATE/env"
+}
+
+cmd_reset_host() {
+  need_root
+  lock
+  PHASE=reset-host
+  rm -rf "$RHOME/.secrets" "$RHOME/app"
+  local removed=""
+  if docker_ok; then removed="$(remove_agent_images)"; fi
+  api_ok && curl -fsS -m 2 -X POST -o /dev/null "http://127.0.0.1:$CONTROL_PORT/_control/reset"
+  say "reset-host: removed $RHOME/.secrets $RHOME/app; images: ${removed:-none}; fake API log and failures cleared"
+}
+
+cmd_seed_codex() {
+  need_root
+  local dir="${1:-}"
+  [[ -n "$dir" ]] || die "usage: $0 seed-codex DIR"
+  lock
+  PHASE=seed-codex
+  docker_ok || die "dockerd is not running: run '$0 up' first"
+  local uid gid pulled=0 out
+  uid="$(id -u "$RUSER")" || die "no user $RUSER: run '$0 up' first"
+  gid="$(id -g "$RUSER")"
+  case "$(realpath -m "$dir")/" in
+    # inside the runtime user's home, missing parents (e.g. ~/.secrets) must belong to the user, not root
+    "$RHOME"/*) runuser -u "$RUSER" -- mkdir -p "$dir" ;;
+    *) mkdir -p "$dir" ;;
+  esac
+  dir="$(cd "$dir" && pwd)"
+  chown "$uid:$gid" "$dir"
+  chmod 700 "$dir"
+  if ! docker image inspect "$IMAGE_REF" >/dev/null 2>&1; then
+    docker pull -q "$IMAGE_REF" >/dev/null || die "cannot pull $IMAGE_REF (is the sandbox up?)"
+    pulled=1
+  fi
+  local rc=0
+  out="$(printf '%s' "${GFH_SANDBOX_CODEX_KEY:-sk-sandbox-fake-codex-key-0001}" | docker run --rm -i --network none \
+      --mount "type=bind,src=$dir,dst=/home/$RUSER/.codex" -e "CODEX_HOME=/home/$RUSER/.codex" "$IMAGE_REF" \
+      bash -c 'codex login --with-api-key && codex login status' 2>&1)" || rc=$?
+  ((pulled)) && docker rmi "$IMAGE_REF" >/dev/null
+  ((rc == 0)) || { echo "$out" >&2; die "codex login in the container failed (exit $rc)"; }
+  say "seed-codex: $dir: $(tr '\n' ' ' <<<"$out")"
+  find "$dir" -maxdepth 2 -printf 'sandbox:   %M %u:%g %p\n'
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) shift; cmd_down "$@" ;;
+  status) cmd_status || exit 1 ;;
+  env) cmd_env ;;
+  reset-host) cmd_reset_host ;;
+  seed-codex) shift; cmd_seed_codex "$@" ;;
+  *) echo "usage: $0 up|down [--all]|status|env|reset-host|seed-codex DIR" >&2; exit 2 ;;
+esac

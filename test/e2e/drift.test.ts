@@ -1,0 +1,125 @@
+import type { Stack } from "@pulumi/pulumi/automation";
+import * as fs from "fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { configureForSandbox, errorText, newStack, onHost, plannedChanges, REPO, resetHost, sandbox, Sandbox, stepNames } from "./harness";
+
+const SECRETS = "/home/user/.secrets";
+const TOKEN_FILE = `${SECRETS}/gh-token`;
+const CODEX_DIR = `${SECRETS}/codex`;
+const stat = (p: string) => onHost(`stat -c '%a %U' ${p} 2>/dev/null || echo absent`).trim();
+
+/** A Codex login as a person's `codex login` leaves it (the sandbox writes it with the real codex CLI). */
+function seedCodexLogin(): void {
+    onHost(`mkdir -p ${CODEX_DIR} && chown user: ${SECRETS} ${CODEX_DIR} && chmod 700 ${SECRETS} ${CODEX_DIR}`);
+    onHost(`bash ${REPO}/scripts/sandbox.sh seed-codex ${CODEX_DIR} >/dev/null`);
+}
+
+describe("drift on the sandbox host shows in preview and is repaired by up", () => {
+    let sb: Sandbox;
+    let stack: Stack;
+    let cleanup: () => Promise<void>;
+
+    beforeAll(async () => {
+        sb = sandbox();
+        resetHost();
+        seedCodexLogin();
+        ({ stack, cleanup } = await newStack("drift"));
+        await configureForSandbox(stack, sb);
+        const res = await stack.up({ onOutput: () => undefined });
+        expect(res.summary.result).toBe("succeeded");
+    }, 300_000);
+
+    afterAll(async () => {
+        try {
+            await stack?.destroy({ onOutput: () => undefined });
+        } finally {
+            await cleanup?.();
+        }
+    }, 300_000);
+
+    it("reports no changes when nothing drifted, on repeated previews", async () => {
+        for (let i = 0; i < 2; i++) expect(stepNames((await plannedChanges(stack)).steps)).toEqual([]);
+    }, 300_000);
+
+    const cases: Array<{ what: string; drift: string; expect: string[]; check: () => void }> = [
+        {
+            what: "token file chmod 644",
+            drift: `chmod 644 ${TOKEN_FILE}`,
+            expect: ["update sandbox-gh-token"],
+            check: () => expect(stat(TOKEN_FILE)).toBe("600 user"),
+        },
+        {
+            what: "token file owner changed",
+            drift: `chown root: ${TOKEN_FILE}`,
+            expect: ["update sandbox-gh-token"],
+            check: () => expect(stat(TOKEN_FILE)).toBe("600 user"),
+        },
+        {
+            what: "token content edited",
+            drift: `printf 'ghp_edited_by_hand\\n' > ${TOKEN_FILE}`,
+            expect: ["update sandbox-gh-token"],
+            check: () => expect(fs.readFileSync(TOKEN_FILE, "utf8")).toBe(sb.validToken),
+        },
+        {
+            what: "token file deleted",
+            drift: `rm -f ${TOKEN_FILE}`,
+            expect: ["create sandbox-gh-token"],
+            check: () => expect(fs.readFileSync(TOKEN_FILE, "utf8")).toBe(sb.validToken),
+        },
+        {
+            what: "secrets dir chmod 755",
+            drift: `chmod 755 ${SECRETS}`,
+            expect: ["update sandbox-secrets"],
+            check: () => expect(stat(SECRETS)).toBe("700 user"),
+        },
+        {
+            what: "agent image removed from the daemon",
+            drift: "docker image rm -f github-flows-agent-codex:latest >/dev/null; docker image rm -f $(docker image ls -q --filter reference='*/github-flows-agent-codex') >/dev/null 2>&1 || true",
+            expect: ["create sandbox-pull"],
+            check: () => expect(onHost("docker image inspect --format '{{.Id}}' github-flows-agent-codex:latest").trim()).toMatch(/^sha256:/),
+        },
+    ];
+
+    for (const c of cases) {
+        it(`${c.what}: preview reports it, up repairs it, then no changes`, async () => {
+            onHost(c.drift);
+            const { steps, text } = await plannedChanges(stack);
+            expect(stepNames(steps), text).toEqual(c.expect);
+            const up = await stack.up({ onOutput: () => undefined });
+            expect(up.summary.result).toBe("succeeded");
+            c.check();
+            expect(stepNames((await plannedChanges(stack)).steps)).toEqual([]);
+        }, 300_000);
+    }
+
+    it("Codex auth state emptied: preview reports it, up fails telling the operator to sign in, state is never recreated", async () => {
+        onHost(`find ${CODEX_DIR} -mindepth 1 -delete`);
+        const { steps } = await plannedChanges(stack);
+        expect(stepNames(steps)).toEqual(["update sandbox-codex-login"]);
+        const err = await stack.up({ onOutput: () => undefined }).then(
+            () => undefined,
+            (e) => errorText(e),
+        );
+        expect(err).toContain("verification check 'codex-auth' failed on host 'sandbox'");
+        expect(err).toContain("codex login");
+        expect(onHost(`find ${CODEX_DIR} -type f | wc -l`).trim()).toBe("0");
+        seedCodexLogin();
+        const up = await stack.up({ onOutput: () => undefined });
+        expect(up.summary.result).toBe("succeeded");
+        expect(stepNames((await plannedChanges(stack)).steps)).toEqual([]);
+    }, 300_000);
+
+    it("Codex auth dir deleted: preview reports the directory, up recreates it and asks for a sign-in", async () => {
+        onHost(`rm -rf ${CODEX_DIR}`);
+        const { steps } = await plannedChanges(stack);
+        expect(stepNames(steps)).toEqual(["create sandbox-codex", "update sandbox-codex-login"]);
+        const err = await stack.up({ onOutput: () => undefined }).then(
+            () => undefined,
+            (e) => errorText(e),
+        );
+        expect(err).toContain("codex login");
+        expect(stat(CODEX_DIR)).toBe("700 user");
+        seedCodexLogin();
+        expect((await stack.up({ onOutput: () => undefined })).summary.result).toBe("succeeded");
+    }, 300_000);
+});

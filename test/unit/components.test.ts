@@ -1,0 +1,428 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as path from "path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FlowsHost } from "../../components";
+import { FlowsConfig, parseConfig } from "../../lib/config";
+import { profileJson, renderProfile } from "../../lib/profile";
+import { host, HOST_KEY_2, OPENAI_KEY, PRIVATE_KEY, rawConfig, TOKEN } from "../fixtures/config";
+
+const DYN = (t: string) => `pulumi-nodejs:dynamic/github-flows-host:${t}`;
+const COMP = (t: string) => `github-flows-host:index:${t}`;
+const MOCK_STDOUT = "gfh-github-login=octocat\ngfh-checks=ok\n";
+const PRIVATE_KEY_BODY = PRIVATE_KEY.split("\n")[1];
+const PROMPT = "Handle issue {{ISSUE_NUMBER}} in {{REPOSITORY}}.\n";
+
+/** What the mock engine saw: one entry per registered resource. */
+const registered: pulumi.runtime.MockResourceArgs[] = [];
+/** Private temp directories dockerSshOpts made (removed on process exit, which a test worker may not see). */
+const sshDirs = new Set<string>();
+
+afterAll(() => {
+    for (const d of sshDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+beforeAll(async () => {
+    await pulumi.runtime.setMocks(
+        {
+            newResource(a) {
+                registered.push(a);
+                if (a.type === "pulumi:providers:docker") {
+                    const opts = a.inputs.sshOpts;
+                    const list: string[] = JSON.parse(typeof opts === "string" ? opts : opts.value);
+                    sshDirs.add(path.dirname(list[list.indexOf("-i") + 1]));
+                }
+                const extra: Record<string, unknown> = {};
+                if (a.type === "command:remote:Command" || a.type === DYN("SshCommand")) extra.stdout = MOCK_STDOUT;
+                if (a.type === "docker:index/remoteImage:RemoteImage") Object.assign(extra, { imageId: "sha256:1111", repoDigest: `${a.inputs.name}@sha256:1111` });
+                if (a.type === DYN("PulledImage")) extra.imageId = "sha256:2222";
+                if (a.type === DYN("CodexLogin")) Object.assign(extra, { present: true, loginId: "existing" });
+                if (a.type === DYN("RemoteFile")) extra.sha256 = "0".repeat(64);
+                return { id: `${a.name}-id`, state: { ...a.inputs, ...extra } };
+            },
+            call: (a) => a.inputs,
+        },
+        "github-flows-host",
+        "unit",
+        false,
+    );
+});
+
+const SIG = "4dabf18193072939515e22adb298388d"; // pulumi.runtime specialSigKey
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"; // pulumi.runtime specialSecretSig
+
+/** True when a value reached the engine marked secret. */
+const isSecretValue = (v: any) => v !== null && typeof v === "object" && v[SIG] === SECRET_SIG;
+
+/** Removes the secret markers the SDK sends to the engine. */
+function unwrap(v: any): any {
+    if (isSecretValue(v)) return unwrap(v.value);
+    if (Array.isArray(v)) return v.map(unwrap);
+    if (v !== null && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrap(x)]));
+    return v;
+}
+
+const promiseOf = <T>(o: pulumi.Output<T>): Promise<T> => new Promise((resolve) => o.apply((v) => resolve(v)));
+
+interface Seen {
+    type: string;
+    name: string;
+    resource: pulumi.Resource;
+    opts: pulumi.ResourceOptions;
+    /** Type and name of the parent resource. */
+    parent?: { type: string; name: string };
+    /** The inputs the mock engine received, secrets unwrapped. */
+    inputs: Record<string, any>;
+    /** The same with secrets still marked (`{[specialSigKey]: specialSecretSig, value}`). */
+    raw: Record<string, any>;
+    urn: string;
+}
+
+interface Built {
+    hosts: FlowsHost[];
+    config: FlowsConfig;
+    all: Seen[];
+    of(type: string): Seen[];
+    one(type: string, name: string): Seen;
+}
+
+/** Builds one FlowsHost per configured host, as index.ts does, and waits until every resource is registered. */
+async function build(over: Record<string, unknown> = {}, secrets: { openaiApiKey?: string } = {}): Promise<Built> {
+    registered.length = 0;
+    const config = parseConfig(rawConfig({ ...over, ...(secrets.openaiApiKey ? { openaiApiKey: secrets.openaiApiKey } : {}) }));
+    const seen: Array<Omit<Seen, "inputs" | "raw" | "urn" | "parent">> = [];
+    const record: pulumi.ResourceTransformation = (a) => {
+        seen.push({ type: a.type, name: a.name, resource: a.resource, opts: a.opts });
+        return undefined;
+    };
+    const hosts = config.hosts.map(
+        (h) =>
+            new FlowsHost(
+                h.name,
+                {
+                    host: h,
+                    config,
+                    privateKey: pulumi.secret(config.sshPrivateKey),
+                    githubToken: pulumi.secret(config.githubToken),
+                    openaiApiKey: config.openaiApiKey === undefined ? undefined : pulumi.secret(config.openaiApiKey),
+                    prompt: PROMPT,
+                },
+                { transformations: [record] },
+            ),
+    );
+    const urns = await Promise.all(seen.map((s) => promiseOf(s.resource.urn)));
+    const all: Seen[] = seen.map((s, i) => {
+        const p = s.opts.parent as any;
+        const raw = registered.find((r) => r.type === s.type && r.name === s.name)?.inputs ?? {};
+        return { ...s, urn: urns[i], raw, inputs: unwrap(raw), parent: p ? { type: p.__pulumiType, name: p.__name } : undefined };
+    });
+    return {
+        hosts,
+        config,
+        all,
+        of: (type) => all.filter((s) => s.type === type),
+        one: (type, name) => {
+            const found = all.filter((s) => s.type === type && s.name === name);
+            expect(found, `${type} ${name}`).toHaveLength(1);
+            return found[0];
+        },
+    };
+}
+
+/** Every Output property of a resource, resolved, with its secretness. */
+async function outputsOf(r: pulumi.Resource): Promise<Array<{ key: string; value: unknown; secret: boolean }>> {
+    const out = [];
+    for (const [key, v] of Object.entries(r)) {
+        if (key.startsWith("__") || !pulumi.Output.isInstance(v)) continue;
+        const o = v as pulumi.Output<unknown>;
+        out.push({ key, value: await promiseOf(o), secret: await pulumi.isSecret(o) });
+    }
+    return out;
+}
+
+const counts = (b: Built) => b.all.reduce<Record<string, number>>((m, s) => ((m[s.type] = (m[s.type] ?? 0) + 1), m), {});
+
+describe("FlowsHost resource graph", () => {
+    it("registers the setup document's steps for one host", async () => {
+        const b = await build({ repositories: ["owner/repository", "acme/demo"] });
+        expect(counts(b)).toEqual({
+            [COMP("FlowsHost")]: 1,
+            [COMP("CredentialDirectories")]: 1,
+            [COMP("AgentImage")]: 1,
+            [COMP("CodexAuth")]: 1,
+            [COMP("Verification")]: 1,
+            [COMP("GithubTokenFile")]: 1,
+            [COMP("AgentProfiles")]: 1,
+            [DYN("RemoteDirectory")]: 2,
+            [DYN("RemoteFile")]: 5,
+            [DYN("CodexLogin")]: 1,
+            "pulumi:providers:docker": 1,
+            "docker:index/remoteImage:RemoteImage": 1,
+            "command:remote:Command": 1,
+        });
+
+        const secrets = b.one(DYN("RemoteDirectory"), "web-1-secrets").inputs;
+        expect(secrets).toMatchObject({ path: "/home/user/.secrets", owner: "user", mode: "700", removeOnDelete: "empty" });
+        const codex = b.one(DYN("RemoteDirectory"), "web-1-codex");
+        expect(codex.inputs).toMatchObject({ path: "/home/user/.secrets/codex", owner: "user", mode: "700", removeOnDelete: "never" });
+        expect(codex.opts.retainOnDelete).toBe(true);
+
+        expect(b.one(DYN("RemoteFile"), "web-1-gh-token").inputs).toMatchObject({ path: "/home/user/.secrets/gh-token", owner: "user", mode: "600", content: TOKEN });
+
+        const dir = "/home/user/app/github-flows/var/work/cfg/repos/acme/demo/issue_comment-created";
+        const profile = b.one(DYN("RemoteFile"), "web-1-acme--demo-profile").inputs;
+        expect(profile).toMatchObject({ path: `${dir}/profile.json`, owner: "user", mode: "644" });
+        expect(profile.content).toBe(profileJson(renderProfile({ ...b.config, repository: "acme/demo" })));
+        expect(b.one(DYN("RemoteFile"), "web-1-acme--demo-prompt").inputs).toMatchObject({ path: `${dir}/prompt.md`, mode: "644", content: PROMPT });
+        b.one(DYN("RemoteFile"), "web-1-owner--repository-profile");
+        b.one(DYN("RemoteFile"), "web-1-owner--repository-prompt");
+
+        expect(b.one("docker:index/remoteImage:RemoteImage", "web-1-image").inputs).toMatchObject({ name: "github-flows-agent-codex:latest", keepLocally: true });
+
+        const checks = b.one("command:remote:Command", "web-1-checks").inputs;
+        expect(checks.create).toContain("gh repo view '\\''acme/demo'\\''");
+        expect(checks.create).toContain("gh api user --jq .login");
+        expect(checks.stdin).toBe(TOKEN);
+        expect(checks.connection).toMatchObject({ host: "203.0.113.10", port: 22, user: "root", hostKey: b.config.hosts[0].hostKey, privateKey: PRIVATE_KEY });
+    });
+
+    it("parents every resource under its component and the components under FlowsHost", async () => {
+        const b = await build();
+        const parentType: Record<string, string> = {
+            [COMP("CredentialDirectories")]: COMP("FlowsHost"),
+            [COMP("AgentImage")]: COMP("FlowsHost"),
+            [COMP("CodexAuth")]: COMP("FlowsHost"),
+            [COMP("Verification")]: COMP("FlowsHost"),
+            [COMP("GithubTokenFile")]: COMP("FlowsHost"),
+            [COMP("AgentProfiles")]: COMP("FlowsHost"),
+            [DYN("RemoteDirectory")]: COMP("CredentialDirectories"),
+            [DYN("CodexLogin")]: COMP("CodexAuth"),
+            "pulumi:providers:docker": COMP("AgentImage"),
+            "docker:index/remoteImage:RemoteImage": COMP("AgentImage"),
+            "command:remote:Command": COMP("Verification"),
+        };
+        for (const s of b.all) {
+            if (s.type === COMP("FlowsHost")) {
+                expect(s.parent).toBeUndefined();
+                continue;
+            }
+            const want = s.type === DYN("RemoteFile") ? (s.name === "web-1-gh-token" ? COMP("GithubTokenFile") : COMP("AgentProfiles")) : parentType[s.type];
+            expect(s.parent, `${s.type} ${s.name}`).toEqual({ type: want, name: "web-1" });
+            // The engine's URN carries the parent type: the mock monitor builds it the same way.
+            expect(s.urn).toBe(`urn:pulumi:unit::github-flows-host::${want}$${s.type}::${s.name}`);
+        }
+    });
+
+    it("derives every name from the host name, so two hosts coexist", async () => {
+        const b = await build({ hosts: [host(), host({ name: "web-2", address: "203.0.113.11", hostKey: HOST_KEY_2 })] });
+        const keys = b.all.map((s) => `${s.type}::${s.name}`);
+        expect(new Set(keys).size).toBe(keys.length);
+        expect(new Set(b.all.map((s) => s.urn)).size).toBe(b.all.length);
+        expect(registered.length).toBe(b.all.length);
+        for (const hostName of ["web-1", "web-2"]) {
+            const mine = b.all.filter((s) => s.name === hostName || s.name.startsWith(`${hostName}-`));
+            expect(mine.length).toBe(b.all.length / 2);
+        }
+        expect(b.one("command:remote:Command", "web-2-checks").inputs.connection.host).toBe("203.0.113.11");
+        expect(b.one("command:remote:Command", "web-2-checks").inputs.create).toContain("cannot stage the new token in /home/user/.secrets on host '\\''web-2'\\'' (203.0.113.11:22)");
+    });
+});
+
+describe("imageSource and remoteCommands", () => {
+    it("docker-provider: a docker Provider over ssh:// with the pinned key, a RemoteImage, no Tag when names agree", async () => {
+        const b = await build({ hosts: [host({ port: 2222 })] });
+        const provider = b.one("pulumi:providers:docker", "web-1-docker");
+        expect(provider.inputs.host).toBe("ssh://root@203.0.113.10:2222");
+        // Provider config reaches the engine JSON-encoded.
+        const sshOpts: string[] = JSON.parse(provider.inputs.sshOpts);
+        expect(sshOpts).toEqual(expect.arrayContaining(["-o", "StrictHostKeyChecking=yes", "IdentitiesOnly=yes"]));
+        const knownHosts = sshOpts.find((o) => o.startsWith("UserKnownHostsFile="))!.slice("UserKnownHostsFile=".length);
+        expect(fs.readFileSync(knownHosts, "utf8")).toBe(`[203.0.113.10]:2222 ${b.config.hosts[0].hostKey}\n`);
+        expect(isSecretValue(provider.raw.host)).toBe(true);
+        expect(isSecretValue(provider.raw.sshOpts)).toBe(true);
+        expect(JSON.stringify(provider.inputs)).not.toContain(PRIVATE_KEY_BODY);
+        expect(b.one("docker:index/remoteImage:RemoteImage", "web-1-image").opts.provider).toBe(provider.resource);
+        expect(b.of("docker:index/tag:Tag")).toEqual([]);
+        expect(b.of(DYN("PulledImage"))).toEqual([]);
+        expect(await promiseOf(b.hosts[0].imageId)).toBe("sha256:1111");
+    });
+
+    it("docker-provider: tags the pulled reference as image when imagePullFrom differs", async () => {
+        const b = await build({ imagePullFrom: "127.0.0.1:5000/github-flows-agent-codex:1.0" });
+        expect(b.one("docker:index/remoteImage:RemoteImage", "web-1-image").inputs.name).toBe("127.0.0.1:5000/github-flows-agent-codex:1.0");
+        const tag = b.one("docker:index/tag:Tag", "web-1-tag");
+        expect(tag.inputs).toMatchObject({ sourceImage: "sha256:1111", targetImage: "github-flows-agent-codex:latest" });
+        expect(tag.parent).toEqual({ type: COMP("AgentImage"), name: "web-1" });
+    });
+
+    it("ssh-pull: a PulledImage over the stack's SSH connection and no docker resources", async () => {
+        const b = await build({ imageSource: "ssh-pull", imagePullFrom: "127.0.0.1:5000/agent:1" });
+        const pulled = b.one(DYN("PulledImage"), "web-1-pull");
+        expect(pulled.inputs).toMatchObject({ from: "127.0.0.1:5000/agent:1", image: "github-flows-agent-codex:latest" });
+        expect(b.all.filter((s) => s.type.startsWith("docker:") || s.type === "pulumi:providers:docker")).toEqual([]);
+        expect(await promiseOf(b.hosts[0].imageId)).toBe("sha256:2222");
+    });
+
+    it("pulumi-command: the checks run as command:remote:Command", async () => {
+        const b = await build({ remoteCommands: "pulumi-command" });
+        expect(b.of("command:remote:Command")).toHaveLength(1);
+        expect(b.of(DYN("SshCommand"))).toEqual([]);
+        expect(await promiseOf(b.hosts[0].githubLogin)).toBe("octocat");
+    });
+
+    it("ssh2: the checks run as the SshCommand dynamic resource", async () => {
+        const b = await build({ remoteCommands: "ssh2" });
+        expect(b.of("command:remote:Command")).toEqual([]);
+        const cmd = b.one(DYN("SshCommand"), "web-1-checks");
+        expect(cmd.inputs).toMatchObject({ stdin: TOKEN, what: "verification" });
+        expect(cmd.inputs.create).toContain("gh api user --jq .login");
+        expect(await promiseOf(b.hosts[0].githubLogin)).toBe("octocat");
+    });
+
+    it("passes GH_HOST to the checks and the profiles for another GitHub host", async () => {
+        const b = await build({ githubHost: "github.example.com" });
+        expect(b.one("command:remote:Command", "web-1-checks").inputs.create).toContain("'GH_HOST=github.example.com'");
+        expect(JSON.parse(b.one(DYN("RemoteFile"), "web-1-owner--repository-profile").inputs.content).execution.runtime.env.GH_HOST).toBe("github.example.com");
+    });
+});
+
+describe("secrets", () => {
+    it("keeps the token content, the checks' stdin and every connection secret", async () => {
+        const b = await build();
+        const tokenFile = b.one(DYN("RemoteFile"), "web-1-gh-token").resource as any;
+        expect(await pulumi.isSecret(tokenFile.content)).toBe(true);
+        expect(await promiseOf(tokenFile.content)).toBe(TOKEN);
+        const checks = b.one("command:remote:Command", "web-1-checks").resource as any;
+        expect(await pulumi.isSecret(checks.stdin)).toBe(true);
+        for (const s of b.all.filter((x) => (x.resource as any).connection)) {
+            expect(await pulumi.isSecret((s.resource as any).connection), `${s.type} ${s.name}`).toBe(true);
+            // ...and reaches the engine marked secret, so state encrypts it.
+            expect(isSecretValue(s.raw.connection), `${s.type} ${s.name}`).toBe(true);
+        }
+        expect(isSecretValue(b.one(DYN("RemoteFile"), "web-1-gh-token").raw.content)).toBe(true);
+        expect(isSecretValue(b.one("command:remote:Command", "web-1-checks").raw.stdin)).toBe(true);
+        expect((b.one("command:remote:Command", "web-1-checks").opts as pulumi.CustomResourceOptions).additionalSecretOutputs).toContain("stdin");
+        // Profiles and prompts hold no credential and stay readable in state.
+        expect(isSecretValue(b.one(DYN("RemoteFile"), "web-1-owner--repository-profile").raw.content)).toBe(false);
+    });
+
+    it("never shows the token, the private key or the API key in a non-secret output", async () => {
+        const b = await build({ repositories: ["owner/repository", "acme/demo"] }, { openaiApiKey: OPENAI_KEY });
+        let checked = 0;
+        for (const s of b.all) {
+            for (const o of await outputsOf(s.resource)) {
+                if (o.secret) continue;
+                const text = JSON.stringify(o.value) ?? "";
+                for (const secret of [TOKEN, PRIVATE_KEY_BODY, OPENAI_KEY]) expect(text, `${s.type} ${s.name} .${o.key}`).not.toContain(secret);
+                checked++;
+            }
+        }
+        expect(checked).toBeGreaterThan(30);
+        const h = b.hosts[0];
+        for (const o of [h.profiles, h.githubLogin, h.imageId, h.tokenFingerprint, h.codexLoginCommand] as pulumi.Output<unknown>[]) {
+            expect(await pulumi.isSecret(o)).toBe(false);
+        }
+        expect(await promiseOf(h.tokenFingerprint)).toMatch(/^[0-9a-f]{12}$/);
+    });
+
+    it("sends credentials only in the inputs that carry them", async () => {
+        const b = await build({ remoteCommands: "ssh2" }, { openaiApiKey: OPENAI_KEY });
+        const allowed: Record<string, Array<[string, string]>> = {
+            [TOKEN]: [
+                [DYN("RemoteFile"), "content"],
+                [DYN("SshCommand"), "stdin"],
+            ],
+            [OPENAI_KEY]: [[DYN("CodexLogin"), "apiKey"]],
+            [PRIVATE_KEY_BODY]: b.all.map((s) => [s.type, "connection"] as [string, string]),
+        };
+        for (const s of b.all) {
+            for (const [key, value] of Object.entries(s.inputs)) {
+                if (key === "__provider") continue;
+                const text = JSON.stringify(value) ?? "";
+                for (const [secret, where] of Object.entries(allowed)) {
+                    if (!text.includes(secret)) continue;
+                    expect(where.some(([t, k]) => t === s.type && k === key), `${s.type} ${s.name}.${key} holds a credential`).toBe(true);
+                }
+            }
+        }
+        expect(b.one(DYN("RemoteFile"), "web-1-gh-token").inputs.content).toBe(TOKEN);
+        expect(b.of(DYN("RemoteFile")).filter((s) => s.inputs.content === TOKEN)).toHaveLength(1);
+    });
+});
+
+describe("options", () => {
+    it("installProfiles: false renders the profiles but writes no profile or prompt file", async () => {
+        const b = await build({ installProfiles: false, repositories: ["owner/repository", "acme/demo"] });
+        expect(b.of(DYN("RemoteFile")).map((s) => s.name)).toEqual(["web-1-gh-token"]);
+        const profiles = await promiseOf(b.hosts[0].profiles);
+        expect(Object.keys(profiles)).toEqual(["owner/repository", "acme/demo"]);
+    });
+
+    it("openaiApiKey set: CodexLogin gets it as a secret input to pipe into codex login --with-api-key", async () => {
+        const b = await build({}, { openaiApiKey: OPENAI_KEY });
+        const login = b.one(DYN("CodexLogin"), "web-1-codex-login");
+        expect(login.inputs.apiKey).toBe(OPENAI_KEY);
+        expect(isSecretValue(login.raw.apiKey)).toBe(true);
+        expect(await pulumi.isSecret((login.resource as any).apiKey)).toBe(true);
+        expect((login.opts as pulumi.CustomResourceOptions).additionalSecretOutputs).toContain("apiKey");
+    });
+
+    it("openaiApiKey unset: no API-key login", async () => {
+        const b = await build();
+        const login = b.one(DYN("CodexLogin"), "web-1-codex-login");
+        expect(login.inputs.apiKey).toBeUndefined();
+        expect(login.inputs.missingMessage).toContain("docker run --rm -it --name github-flows-codex-login");
+        expect(b.all.filter((s) => JSON.stringify({ ...s.inputs, __provider: undefined }).includes("--with-api-key"))).toEqual([]);
+    });
+
+    it("orders the token file after the checks (verify before swap)", async () => {
+        const b = await build();
+        const token = b.one(COMP("GithubTokenFile"), "web-1");
+        const verification = b.one(COMP("Verification"), "web-1");
+        expect(token.opts.dependsOn).toContain(verification.resource);
+        expect(b.one(COMP("AgentProfiles"), "web-1").opts.dependsOn).toContain(verification.resource);
+    });
+});
+
+describe("dynamic resource outputs", () => {
+    it("exposes the declared outputs (not wiped by class-field initialisers)", async () => {
+        const b = await build({ imageSource: "ssh-pull" });
+        const dirs = b.one(COMP("CredentialDirectories"), "web-1").resource as any;
+        expect(await promiseOf(dirs.secretsDirMode)).toBe("700");
+        expect(await promiseOf(dirs.codexDir.owner)).toBe("user");
+        const token = b.one(COMP("GithubTokenFile"), "web-1").resource as any;
+        expect(await promiseOf(token.file.sha256)).toBe("0".repeat(64));
+        expect(await promiseOf(token.file.mode)).toBe("600");
+        const login = b.one(DYN("CodexLogin"), "web-1-codex-login").resource as any;
+        expect(await promiseOf(login.loginId)).toBe("existing");
+        expect(await promiseOf(login.present)).toBe(true);
+        expect(await promiseOf((b.one(DYN("PulledImage"), "web-1-pull").resource as any).imageId)).toBe("sha256:2222");
+        // The checks re-run when the Codex login changes: the trigger must be a real value.
+        expect(b.one("command:remote:Command", "web-1-checks").inputs.triggers).toContain("existing");
+    });
+});
+
+describe("the program (index.ts) under mocks", () => {
+    it("builds one FlowsHost per configured host and exports no credential", async () => {
+        pulumi.runtime.setAllConfig(
+            {
+                "github-flows-host:hosts": JSON.stringify([host(), host({ name: "web-2", address: "203.0.113.11" })]),
+                "github-flows-host:sshPrivateKey": PRIVATE_KEY,
+                "github-flows-host:githubToken": `${TOKEN}\n`,
+                "github-flows-host:openaiApiKey": OPENAI_KEY,
+                "github-flows-host:repositories": '["owner/repository"]',
+            },
+            ["github-flows-host:sshPrivateKey", "github-flows-host:githubToken", "github-flows-host:openaiApiKey"],
+        );
+        registered.length = 0;
+        const program = await import("../../index");
+        const hosts = await promiseOf(program.hosts as pulumi.Output<Record<string, any>>);
+        expect(Object.keys(hosts)).toEqual(["web-1", "web-2"]);
+        expect(hosts["web-1"].githubLogin).toBe("octocat");
+        expect(JSON.parse(hosts["web-2"].profiles["owner/repository"])).toStrictEqual(renderProfile({ ...parseConfig(rawConfig()), repository: "owner/repository" }));
+        expect(await pulumi.isSecret(program.hosts)).toBe(false);
+        const text = JSON.stringify(hosts);
+        for (const secret of [TOKEN, PRIVATE_KEY_BODY, OPENAI_KEY]) expect(text).not.toContain(secret);
+        expect(registered.filter((r) => r.type === COMP("FlowsHost")).map((r) => r.name)).toEqual(["web-1", "web-2"]);
+    });
+});

@@ -1,0 +1,511 @@
+import { execFileSync, spawnSync } from "child_process";
+import * as crypto from "crypto";
+import fc from "fast-check";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { apiKeyLoginScript, CheckContainer, interactiveLoginCommand, parseVerifyOutput, TOKEN_EXPORT, VerifySpec, verifyScript } from "../../lib/checks";
+import {
+    ancestors,
+    ensureDirectoryScript,
+    inspectImageScript,
+    pullImageScript,
+    quote,
+    quoteAll,
+    removeEmptyDirectoryScript,
+    removeFileScript,
+    statDirectoryScript,
+    statFileScript,
+    writeFileScript,
+} from "../../lib/shell";
+import { FIXTURES, TOKEN } from "../fixtures/config";
+
+const ME = os.userInfo().username;
+let tmp: string;
+
+beforeAll(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "gfh-shell-"));
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** Runs a POSIX sh script like the SSH providers do (`/bin/sh -c`), with optional stdin. */
+function sh(script: string, input?: string | Buffer, env: NodeJS.ProcessEnv = process.env) {
+    const r = spawnSync("sh", ["-c", script], { input: input ?? "", env });
+    return { code: r.status, stdout: r.stdout.toString("utf8"), stderr: r.stderr.toString("utf8"), raw: r.stdout };
+}
+
+const mode = (p: string) => (fs.statSync(p).mode & 0o777).toString(8);
+
+describe("quote", () => {
+    it.each([
+        ["plain", "abc", "'abc'"],
+        ["empty", "", "''"],
+        ["spaces", "a b  c", "'a b  c'"],
+        ["single quote", "it's", "'it'\\''s'"],
+        ["double quotes", '"x"', "'\"x\"'"],
+        ["command substitution", "$(id)", "'$(id)'"],
+        ["backticks", "`id`", "'`id`'"],
+        ["newline", "a\nb", "'a\nb'"],
+        ["backslash", "a\\b", "'a\\b'"],
+        ["unicode", "žluťoučký 🐎", "'žluťoučký 🐎'"],
+    ])("quotes %s", (_name, input, want) => {
+        expect(quote(input)).toBe(want);
+    });
+
+    it("rejects a NUL byte", () => {
+        expect(() => quote("a\0b")).toThrow(/NUL/);
+        expect(() => quoteAll(["ok", "\0"])).toThrow(/NUL/);
+    });
+
+    it("quoteAll joins quoted words", () => {
+        expect(quoteAll(["a b", "c'd"])).toBe("'a b' 'c'\\''d'");
+    });
+
+    it.each(["bash", "sh"])("round-trips hostile fixed strings through %s", (shell) => {
+        const marker = path.join(tmp, `marker-fixed-${shell}`);
+        const payloads = [
+            `$(touch ${marker})`,
+            `\`touch ${marker}\``,
+            `'; touch ${marker}; '`,
+            `"; touch ${marker}; "`,
+            `\\'$(touch ${marker})\\'`,
+            `a\nb\r\n\tc`,
+            "",
+            "'",
+            "''''",
+            "\\",
+            "$HOME ${HOME} $((1+1)) !! ~ * ? [a] {a,b} # & | ; < >",
+        ];
+        for (const s of payloads) {
+            const out = execFileSync(shell, ["-c", `printf %s ${quote(s)}`]);
+            expect(out.equals(Buffer.from(s, "utf8"))).toBe(true);
+        }
+        expect(fs.existsSync(marker)).toBe(false);
+    });
+
+    it("round-trips arbitrary strings through bash byte-exact and never executes them (property)", () => {
+        const marker = path.join(tmp, "marker-prop");
+        const specials = ["'", '"', "$", "`", "\\", "\n", "\r", "\t", " ", "(", ")", ";", "|", "&", "<", ">", "*", "?", "!", "~", "{", "}", "#", "%", "'\\''"];
+        const unit = fc.oneof(
+            fc.constantFrom(...specials),
+            fc.constantFrom(`$(touch ${marker})`, `\`touch ${marker}\``, `'$(touch ${marker})'`),
+            fc.string({ unit: "grapheme", maxLength: 3 }),
+            fc.string({ unit: "binary-ascii", maxLength: 3 }),
+        );
+        fc.assert(
+            fc.property(fc.array(unit, { maxLength: 12 }).map((parts) => parts.join("").replace(/\0/g, "")), (s) => {
+                const out = execFileSync("bash", ["-c", `printf %s ${quote(s)}`]);
+                expect(out.toString("hex")).toBe(Buffer.from(s, "utf8").toString("hex"));
+            }),
+            { numRuns: 100 },
+        );
+        expect(fs.existsSync(marker)).toBe(false);
+    });
+
+    it("quoteAll keeps word boundaries (property)", () => {
+        fc.assert(
+            fc.property(fc.array(fc.string({ unit: "grapheme-ascii", maxLength: 6 }), { minLength: 1, maxLength: 5 }), (words) => {
+                const out = execFileSync("bash", ["-c", `printf '%s\\0' ${quoteAll(words)}`]).toString("utf8");
+                expect(out).toBe(words.map((w) => `${w}\0`).join(""));
+            }),
+            { numRuns: 30 },
+        );
+    });
+});
+
+describe("ancestors", () => {
+    it("lists parents outermost first without / and the path", () => {
+        expect(ancestors("/home/user/.secrets/gh-token")).toEqual(["/home", "/home/user", "/home/user/.secrets"]);
+        expect(ancestors("/a")).toEqual([]);
+        expect(ancestors("/")).toEqual([]);
+    });
+});
+
+describe("writeFileScript (run for real with sh)", () => {
+    let dir: string;
+    beforeEach(() => {
+        dir = fs.mkdtempSync(path.join(tmp, "write-"));
+    });
+    const leftovers = (d: string) => fs.readdirSync(d).filter((f) => f.startsWith("."));
+
+    it("writes stdin byte-exact with mode 600 and leaves no temporary file", () => {
+        const file = path.join(dir, "gh-token");
+        const value = `ghp_$(touch ${dir}/pwned)\`id\`'"; rm -rf / #\\n`; // no trailing newline
+        const r = sh(writeFileScript({ path: file, owner: ME, mode: "600" }), value);
+        expect(r.code, r.stderr).toBe(0);
+        expect(fs.readFileSync(file).equals(Buffer.from(value, "utf8"))).toBe(true);
+        expect(mode(file)).toBe("600");
+        expect(fs.statSync(file).uid).toBe(os.userInfo().uid);
+        expect(leftovers(dir)).toEqual([]);
+        expect(fs.existsSync(path.join(dir, "pwned"))).toBe(false);
+    });
+
+    it("writes binary-ish and empty content exactly", () => {
+        const file = path.join(dir, "f");
+        const bytes = Buffer.from([0, 1, 2, 255, 10, 13, 39, 34]);
+        expect(sh(writeFileScript({ path: file, owner: ME, mode: "644" }), bytes).code).toBe(0);
+        expect(fs.readFileSync(file).equals(bytes)).toBe(true);
+        expect(mode(file)).toBe("644");
+        expect(sh(writeFileScript({ path: file, owner: ME, mode: "600" }), "").code).toBe(0);
+        expect(fs.readFileSync(file).length).toBe(0);
+        expect(mode(file)).toBe("600");
+    });
+
+    it("creates missing parents and handles a path with spaces and quotes", () => {
+        const file = path.join(dir, "a b", "it's", "profile.json");
+        const r = sh(writeFileScript({ path: file, owner: ME, mode: "644" }), "{}\n");
+        expect(r.code, r.stderr).toBe(0);
+        expect(fs.readFileSync(file, "utf8")).toBe("{}\n");
+        expect(mode(path.join(dir, "a b"))).toBe("755");
+    });
+
+    it("replaces existing content atomically", () => {
+        const file = path.join(dir, "gh-token");
+        fs.writeFileSync(file, "old", { mode: 0o644 });
+        expect(sh(writeFileScript({ path: file, owner: ME, mode: "600" }), "new").code).toBe(0);
+        expect(fs.readFileSync(file, "utf8")).toBe("new");
+        expect(mode(file)).toBe("600");
+        expect(leftovers(dir)).toEqual([]);
+    });
+
+    it("keeps the old content and removes the temporary file when a step fails (bad owner)", () => {
+        const file = path.join(dir, "gh-token");
+        fs.writeFileSync(file, "old-token");
+        const r = sh(writeFileScript({ path: file, owner: "no-such-user-gfh", mode: "600" }), "new-token");
+        expect(r.code).not.toBe(0);
+        expect(fs.readFileSync(file, "utf8")).toBe("old-token");
+        expect(leftovers(dir)).toEqual([]);
+    });
+
+    it("fails without touching anything when the directory is a file", () => {
+        const notDir = path.join(dir, "secrets");
+        fs.writeFileSync(notDir, "i am a file");
+        const r = sh(writeFileScript({ path: path.join(notDir, "gh-token"), owner: ME, mode: "600" }), "new-token");
+        expect(r.code).not.toBe(0);
+        expect(fs.readFileSync(notDir, "utf8")).toBe("i am a file");
+        expect(fs.readdirSync(dir)).toEqual(["secrets"]);
+    });
+});
+
+describe("ensureDirectoryScript (run for real with sh)", () => {
+    it("creates missing parents (0755) and the directory with its mode, idempotently", () => {
+        const base = fs.mkdtempSync(path.join(tmp, "dir-"));
+        fs.chmodSync(base, 0o711);
+        const d = path.join(base, "home", "user", ".secrets");
+        const script = ensureDirectoryScript({ path: d, owner: ME, mode: "700" });
+        expect(sh(script).code).toBe(0);
+        expect(mode(d)).toBe("700");
+        expect(mode(path.join(base, "home"))).toBe("755");
+        expect(mode(path.join(base, "home", "user"))).toBe("755");
+        expect(mode(base)).toBe("711"); // existing parents untouched
+        fs.writeFileSync(path.join(d, "keep"), "x");
+        fs.chmodSync(d, 0o755); // drift
+        expect(sh(script).code).toBe(0);
+        expect(mode(d)).toBe("700");
+        expect(fs.readFileSync(path.join(d, "keep"), "utf8")).toBe("x");
+    });
+
+    it("fails when the path is a file", () => {
+        const f = path.join(tmp, "plain-file");
+        fs.writeFileSync(f, "x");
+        expect(sh(ensureDirectoryScript({ path: f, owner: ME, mode: "700" })).code).not.toBe(0);
+    });
+
+    it("removeEmptyDirectoryScript removes only empty directories", () => {
+        const full = fs.mkdtempSync(path.join(tmp, "full-"));
+        fs.writeFileSync(path.join(full, "auth.json"), "{}");
+        const empty = fs.mkdtempSync(path.join(tmp, "empty-"));
+        expect(sh(removeEmptyDirectoryScript(full)).code).toBe(0);
+        expect(sh(removeEmptyDirectoryScript(empty)).code).toBe(0);
+        expect(fs.existsSync(path.join(full, "auth.json"))).toBe(true);
+        expect(fs.existsSync(empty)).toBe(false);
+    });
+});
+
+describe("stat scripts (run for real with sh)", () => {
+    it("statFileScript prints present <mode> <owner> <sha256> or absent", () => {
+        const f = path.join(tmp, "stat file");
+        fs.writeFileSync(f, TOKEN, { mode: 0o600 });
+        fs.chmodSync(f, 0o600);
+        const sha = crypto.createHash("sha256").update(TOKEN).digest("hex");
+        const r = sh(statFileScript(f));
+        expect(r.stdout).toBe(`present 600 ${ME} ${sha}\n`);
+        expect(r.stdout).not.toContain(TOKEN);
+        expect(sh(statFileScript(path.join(tmp, "nope"))).stdout).toBe("absent\n");
+        expect(sh(removeFileScript(f)).code).toBe(0);
+        expect(fs.existsSync(f)).toBe(false);
+        expect(sh(removeFileScript(f)).code).toBe(0);
+    });
+
+    it("statDirectoryScript prints present <mode> <owner> <files up to depth 3> or absent", () => {
+        const d = fs.mkdtempSync(path.join(tmp, "codex-"));
+        fs.chmodSync(d, 0o700);
+        expect(sh(statDirectoryScript(d)).stdout).toBe(`present 700 ${ME} 0\n`);
+        fs.mkdirSync(path.join(d, "a", "b", "c"), { recursive: true });
+        fs.writeFileSync(path.join(d, "auth.json"), "{}");
+        fs.writeFileSync(path.join(d, "a", "b", "depth3"), "");
+        fs.writeFileSync(path.join(d, "a", "b", "c", "depth4"), "");
+        expect(sh(statDirectoryScript(d)).stdout).toBe(`present 700 ${ME} 2\n`);
+        expect(sh(statDirectoryScript(path.join(d, "missing"))).stdout).toBe("absent\n");
+    });
+});
+
+describe("image scripts", () => {
+    it("pullImageScript tags only when the names differ", () => {
+        expect(pullImageScript("a:1", "a:1")).not.toContain("docker tag");
+        expect(pullImageScript("127.0.0.1:5000/a:1", "a:latest")).toContain("docker tag '127.0.0.1:5000/a:1' 'a:latest'");
+        expect(inspectImageScript("a:1")).toBe("docker image inspect --format '{{.Id}}' 'a:1' 2>/dev/null || echo absent");
+    });
+});
+
+// ---------------------------------------------------------------------------------------------
+// lib/checks.ts: the document's checks, run for real under sh with fake docker, gh and codex.
+
+const DOC_TOKEN_EXPORT = `export GH_TOKEN="$(tr -d "\\r\\n" < "$GH_TOKEN_FILE")"; export GITHUB_TOKEN="$GH_TOKEN"`;
+const IMAGE = "github-flows-agent-codex:latest";
+const WHERE = "host 'web-1' (203.0.113.10:22)";
+
+function docSpec(over: Partial<VerifySpec> = {}): VerifySpec {
+    return {
+        image: IMAGE,
+        tokenFile: "/home/user/.secrets/gh-token",
+        codexDir: "/home/user/.secrets/codex",
+        githubHost: "github.com",
+        dockerArgs: [],
+        repositories: ["owner/repository"],
+        where: WHERE,
+        loginCommand: "docker run --rm -it ... codex login",
+        ...over,
+    };
+}
+
+/** Words of the `docker run` line inside a script, as sh would split them. */
+function dockerWords(script: string): string[] {
+    const lines = script.split("\n");
+    const start = lines.findIndex((l) => l.startsWith("'docker' 'run'"));
+    const end = lines.indexOf("rc=$?");
+    expect(start).toBeGreaterThanOrEqual(0);
+    expect(end).toBeGreaterThan(start);
+    const command = lines.slice(start, end).join("\n").replace(/^'docker'/, "");
+    const out = execFileSync("bash", ["-c", `printf '%s\\0' ${command}`]).toString("utf8");
+    return out.split("\0").slice(0, -1);
+}
+
+describe("verifyScript text", () => {
+    it("runs the document's container: token mount read-only, Codex mount, GH_TOKEN_FILE, image, bash -lc", () => {
+        const words = dockerWords(verifyScript(docSpec()));
+        expect(words.slice(0, 2)).toEqual(["run", "--rm"]);
+        expect(words).toContain("type=bind,src=/home/user/.secrets/gh-token,dst=/run/secrets/gh-token,readonly");
+        expect(words).toContain("type=bind,src=/home/user/.secrets/codex,dst=/home/user/.codex");
+        expect(words[words.indexOf("type=bind,src=/home/user/.secrets/gh-token,dst=/run/secrets/gh-token,readonly") - 1]).toBe("--mount");
+        expect(words[words.indexOf("GH_TOKEN_FILE=/run/secrets/gh-token") - 1]).toBe("-e");
+        expect(words.slice(-4, -1)).toEqual([IMAGE, "bash", "-lc"]);
+        expect(words).not.toContain("GH_HOST=github.com");
+    });
+
+    it("runs the document's checks in the inner script, starting with its token export", () => {
+        const inner = dockerWords(verifyScript(docSpec({ repositories: ["owner/repository", "acme/demo"] }))).at(-1)!;
+        expect(TOKEN_EXPORT).toBe(DOC_TOKEN_EXPORT);
+        expect(inner.startsWith(`${DOC_TOKEN_EXPORT}\n`)).toBe(true);
+        expect(inner).toContain("gh api user --jq .login");
+        expect(inner).toContain("gh repo view 'owner/repository'");
+        expect(inner).toContain("gh repo view 'acme/demo'");
+        expect(inner).toContain("codex login status");
+        expect(inner).toContain("codex --help");
+    });
+
+    it("passes GH_HOST and extra docker args for another GitHub host", () => {
+        const words = dockerWords(verifyScript(docSpec({ githubHost: "github.localhost", dockerArgs: ["--network", "host"] })));
+        expect(words[words.indexOf("GH_HOST=github.localhost") - 1]).toBe("-e");
+        expect(words.slice(words.indexOf(IMAGE) - 2, words.indexOf(IMAGE))).toEqual(["--network", "host"]);
+    });
+
+    it("holds no token-looking value", () => {
+        for (const s of [verifyScript(docSpec()), verifyScript(docSpec({ staging: { owner: "user" } })), apiKeyLoginScript(docSpec())]) {
+            expect(s).not.toMatch(/gh[pousr]_[A-Za-z0-9]{8,}|github_pat_|sk-[A-Za-z0-9-]{8,}/);
+            expect(s).not.toContain(TOKEN);
+        }
+    });
+
+    it("stages the token beside the token file and mounts the staged copy", () => {
+        const s = verifyScript(docSpec({ staging: { owner: "user" } }));
+        expect(s).toContain(`"type=bind,src=$tmp,dst=/run/secrets/gh-token,readonly"`);
+        expect(s).not.toContain("src=/home/user/.secrets/gh-token,");
+        expect(s).toContain("mktemp '/home/user/.secrets/.gh-token.verify.XXXXXX'");
+    });
+});
+
+describe("interactiveLoginCommand and apiKeyLoginScript text", () => {
+    it("is the document's interactive codex login, word for word", () => {
+        expect(interactiveLoginCommand({ image: IMAGE, codexDir: "/home/user/.secrets/codex", workspaceDir: "/home/user/app/github-flows/var/work" })).toBe(
+            "docker run --rm -it --name github-flows-codex-login " +
+                "--mount type=bind,src=/home/user/.secrets/codex,dst=/home/user/.codex " +
+                "--mount type=bind,src=/home/user/app/github-flows/var/work,dst=/workspace " +
+                "-w /workspace github-flows-agent-codex:latest codex login",
+        );
+    });
+
+    it("keeps quotes where a path needs them", () => {
+        const cmd = interactiveLoginCommand({ image: IMAGE, codexDir: "/srv/my codex", workspaceDir: "/w" });
+        expect(execFileSync("bash", ["-c", `printf '%s\\0' ${cmd}`]).toString().split("\0")).toContain("type=bind,src=/srv/my codex,dst=/home/user/.codex");
+    });
+
+    it("apiKeyLoginScript mounts only the Codex directory and reads the key from stdin", () => {
+        const s = apiKeyLoginScript(docSpec());
+        expect(s).toContain("'type=bind,src=/home/user/.secrets/codex,dst=/home/user/.codex'");
+        expect(s).not.toContain("gh-token");
+        expect(s).toContain("'codex' 'login' 'status'");
+        expect(s).toMatch(/'docker' 'run' '--rm' '-i' .*'codex' 'login' '--with-api-key'/);
+    });
+});
+
+describe("verifyScript executed with fake docker, gh and codex", () => {
+    let bin: string;
+    let log: string;
+    let secrets: string;
+    let codex: string;
+    const GOOD = `ghp_Go0d$(touch MARKER)'"\`x\`;tok`;
+
+    beforeAll(() => {
+        bin = fs.mkdtempSync(path.join(tmp, "bin-"));
+        for (const f of ["docker", "gh", "codex"]) {
+            fs.copyFileSync(path.join(FIXTURES, "fakebin", f), path.join(bin, f));
+            fs.chmodSync(path.join(bin, f), 0o755);
+        }
+    });
+
+    beforeEach(() => {
+        log = fs.mkdtempSync(path.join(tmp, "log-"));
+        secrets = fs.mkdtempSync(path.join(tmp, "secrets-"));
+        codex = path.join(secrets, "codex");
+        fs.mkdirSync(codex);
+        fs.writeFileSync(path.join(codex, "auth.json"), "{}");
+    });
+
+    const env = (over: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+        PATH: `${bin}:${process.env.PATH}`,
+        HOME: process.env.HOME,
+        FAKE_LOG: log,
+        FAKE_IMAGE: IMAGE,
+        FAKE_GOOD_TOKEN: GOOD,
+        FAKE_LOGIN: "octocat",
+        FAKE_REPOS: "owner/repository acme/demo",
+        ...over,
+    });
+
+    const spec = (over: Partial<VerifySpec> = {}) =>
+        docSpec({ tokenFile: path.join(secrets, "gh-token"), codexDir: codex, repositories: ["owner/repository", "acme/demo"], staging: { owner: ME }, ...over });
+
+    const dockerArgv = () =>
+        fs
+            .readdirSync(log)
+            .filter((f) => f.startsWith("docker-argv-"))
+            .sort()
+            .map((f) => fs.readFileSync(path.join(log, f), "utf8").split("\0").slice(0, -1));
+
+    it("passes with a good token (given with a trailing CRLF), prints the login, leaves no staged token", () => {
+        const r = sh(verifyScript(spec()), `${GOOD}\r\n`, env());
+        expect(r.code, r.stderr).toBe(0);
+        expect(parseVerifyOutput(r.stdout)).toEqual({ githubLogin: "octocat" });
+        expect(r.stdout).toContain("gfh-checks=ok");
+        expect(fs.readdirSync(secrets)).toEqual(["codex"]); // staged copy removed, real token file not written
+        expect(fs.existsSync(path.join(secrets, "MARKER"))).toBe(false);
+        const [argv] = dockerArgv();
+        expect(argv.join("\n")).not.toContain("Go0d");
+        expect(argv.find((a) => a.includes("dst=/run/secrets/gh-token"))).toMatch(new RegExp(`^type=bind,src=${secrets}/\\.gh-token\\.verify\\.\\w+,dst=/run/secrets/gh-token,readonly$`));
+        expect(fs.readFileSync(path.join(log, "gh-host"), "utf8")).toBe("github.com\n");
+    });
+
+    it("passes GH_HOST into the container for another GitHub host", () => {
+        const r = sh(verifyScript(spec({ githubHost: "github.localhost" })), GOOD, env());
+        expect(r.code, r.stderr).toBe(0);
+        expect(fs.readFileSync(path.join(log, "gh-host"), "utf8")).toBe("github.localhost\n");
+    });
+
+    it("fails the identity check with a rejected token: which check, which host, what to do, exit 3", () => {
+        const r = sh(verifyScript(spec()), "ghp_wrongwrongwrong", env());
+        expect(r.code).toBe(3);
+        expect(r.stderr).toContain(`verification check 'github-identity' failed on ${WHERE}.`);
+        expect(r.stderr).toContain("HTTP 401: Bad credentials");
+        expect(r.stderr).toContain("pulumi config set --secret githubToken");
+        expect(r.stderr).not.toContain("ghp_wrongwrongwrong");
+        expect(r.stderr).not.toContain("could not run");
+        expect(fs.readdirSync(secrets)).toEqual(["codex"]);
+    });
+
+    it("fails the repository check for a repository the account cannot see", () => {
+        const r = sh(verifyScript(spec({ repositories: ["owner/repository", "acme/secret"] })), GOOD, env());
+        expect(r.code).toBe(3);
+        expect(r.stderr).toContain(`verification check 'repository acme/secret' failed on ${WHERE}.`);
+        expect(r.stderr).toContain("Could not resolve to a Repository");
+        expect(r.stderr).toContain("Give the account access to it");
+        expect(r.stderr).toContain("repositories");
+    });
+
+    it("fails the codex-auth check without a Codex login, telling how to sign in", () => {
+        fs.rmSync(path.join(codex, "auth.json"));
+        const r = sh(verifyScript(spec({ loginCommand: "LOGIN-COMMAND-HERE" })), GOOD, env());
+        expect(r.code).toBe(3);
+        expect(r.stderr).toContain(`verification check 'codex-auth' failed on ${WHERE}.`);
+        expect(r.stderr).toContain("LOGIN-COMMAND-HERE");
+        expect(r.stderr).toContain("openaiApiKey");
+    });
+
+    it("fails the codex-cli check when codex --help fails", () => {
+        const r = sh(verifyScript(spec()), GOOD, env({ FAKE_CODEX_HELP: "fail" }));
+        expect(r.code).toBe(3);
+        expect(r.stderr).toContain(`verification check 'codex-cli' failed on ${WHERE}.`);
+        expect(r.stderr).toContain("lacks a working Codex CLI");
+    });
+
+    it("reports docker itself failing with its exit status", () => {
+        const r = sh(verifyScript(spec()), GOOD, env({ FAKE_DOCKER_EXIT: "125" }));
+        expect(r.code).toBe(125);
+        expect(r.stderr).toContain(`verification container could not run on ${WHERE} (docker exit status 125)`);
+        expect(r.stderr).toContain(`image ${IMAGE} is present`);
+        expect(fs.readdirSync(secrets)).toEqual(["codex"]);
+    });
+
+    it("removes a staged token left by an interrupted run", () => {
+        fs.writeFileSync(path.join(secrets, ".gh-token.verify.OLD123"), "stale-token");
+        expect(sh(verifyScript(spec()), GOOD, env()).code).toBe(0);
+        expect(fs.readdirSync(secrets)).toEqual(["codex"]);
+    });
+
+    it("fails with exit 4 and a message when the token cannot be staged", () => {
+        const r = sh(verifyScript(spec({ tokenFile: path.join(secrets, "missing-dir", "gh-token") })), GOOD, env());
+        expect(r.code).toBe(4);
+        expect(r.stderr).toContain("cannot stage the new token");
+        expect(r.stderr).toContain("the old token file is unchanged");
+        expect(dockerArgv()).toEqual([]);
+    });
+
+    it("checks the mounted token file directly without staging", () => {
+        fs.writeFileSync(path.join(secrets, "gh-token"), `${GOOD}\n`, { mode: 0o600 });
+        const r = sh(verifyScript(spec({ staging: undefined })), "", env());
+        expect(r.code, r.stderr).toBe(0);
+        expect(parseVerifyOutput(r.stdout).githubLogin).toBe("octocat");
+    });
+
+    it("parseVerifyOutput needs the login line", () => {
+        expect(() => parseVerifyOutput("gfh-checks=ok\n")).toThrow(/no GitHub login/);
+        expect(parseVerifyOutput("noise\ngfh-github-login=some-bot\r\n")).toEqual({ githubLogin: "some-bot" });
+    });
+
+    it("apiKeyLoginScript logs in from stdin when no login exists, and keeps an existing one", () => {
+        const c: CheckContainer = { image: IMAGE, tokenFile: path.join(secrets, "gh-token"), codexDir: codex, githubHost: "github.com", dockerArgs: [] };
+        fs.rmSync(path.join(codex, "auth.json"));
+        const created = sh(apiKeyLoginScript(c), "sk-unit-key\n", env());
+        expect(created.code, created.stderr).toBe(0);
+        expect(created.stdout).toBe("codex-login=created\n");
+        expect(fs.readFileSync(path.join(codex, "auth.json"), "utf8")).toBe("sk-unit-key\n");
+        const argv = dockerArgv();
+        expect(argv).toHaveLength(2);
+        expect(argv[1]).toContain("-i");
+        expect(argv.flat().join(" ")).not.toContain("sk-unit-key");
+        const present = sh(apiKeyLoginScript(c), "sk-other\n", env());
+        expect(present.stdout).toBe("codex-login=present\n");
+        expect(fs.readFileSync(path.join(codex, "auth.json"), "utf8")).toBe("sk-unit-key\n");
+    });
+});
