@@ -54,7 +54,10 @@ export function verifyScript(v: VerifySpec): string {
         `{ printf '%s\\n' ${quote(`verification check '${check}' failed on ${v.where}.`)}${detail ? ` "$out"` : ""} ${quote(advice)} >&2; exit 3; }`;
     const inner = [
         TOKEN_EXPORT,
-        `out=$(gh api user --jq .login 2>&1) || ${fail(
+        // GitHub's 5xx answers and dropped connections pass: up to 4 tries, 6 s of waiting at most.
+        // Anything else (401, not found) fails at once.
+        `retry() { n=0; while :; do out=$("$@" 2>&1) && return 0; case "$out" in *"HTTP 5"*|*"connection reset"*|*"connection refused"*|*"timeout"*|*"EOF"*) ;; *) return 1;; esac; n=$((n + 1)); [ "$n" -ge 4 ] && return 1; sleep "$n"; done; }`,
+        `retry gh api user --jq .login || ${fail(
             "github-identity",
             "The GitHub token was rejected. Store a valid one: pulumi config set --secret githubToken <token>, then pulumi up.",
             true,
@@ -62,7 +65,7 @@ export function verifyScript(v: VerifySpec): string {
         `printf '%s%s\\n' ${quote(LOGIN_MARK)} "$out"`,
         ...v.repositories.map(
             (r) =>
-                `out=$(gh repo view ${quote(r)} --json nameWithOwner --jq .nameWithOwner 2>&1) || ${fail(
+                `retry gh repo view ${quote(r)} --json nameWithOwner --jq .nameWithOwner || ${fail(
                     `repository ${r}`,
                     `The token's account cannot see ${r}. Give the account access to it (a fine-grained token needs it under "Only selected repositories", with Contents, Issues and Pull requests read and write; an organisation may have to approve the token), or remove it from repositories.`,
                     true,

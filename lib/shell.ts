@@ -101,12 +101,16 @@ export function writeFileScript(f: FileSpec): string {
         .join("\n");
 }
 
-/** Prints `present <mode> <owner> <sha256>` or `absent`. The hash lets drift be seen without reading a secret back. */
+/**
+ * Prints `present <mode> <owner> <sha256>` or `absent`. The hash lets drift be seen without reading a
+ * secret back; a file the SSH user cannot read (e.g. chowned to root) reports `unreadable`.
+ */
 export function statFileScript(path: string): string {
     const p = quote(path);
     return [
         `if [ -f ${p} ]; then`,
-        `  printf 'present %s %s %s\\n' "$(stat -c %a ${p})" "$(stat -c %U ${p})" "$(sha256sum < ${p} | cut -d' ' -f1)"`,
+        `  sum=$( (sha256sum < ${p}) 2>/dev/null | cut -d' ' -f1); [ -n "$sum" ] || sum=unreadable`,
+        `  printf 'present %s %s %s\\n' "$(stat -c %a ${p})" "$(stat -c %U ${p})" "$sum"`,
         "else echo absent; fi",
     ].join("\n");
 }
@@ -123,7 +127,10 @@ export function pullImageScript(from: string, image: string): string {
     return lines.join("\n");
 }
 
-/** Prints the image id, or `absent`. */
+/** Prints the image id, or `absent`; fails (rather than reporting `absent`) when the daemon cannot answer. */
 export function inspectImageScript(image: string): string {
-    return `docker image inspect --format '{{.Id}}' ${quote(image)} 2>/dev/null || echo absent`;
+    return [
+        `out=$(docker image inspect --format '{{.Id}}' ${quote(image)} 2>&1) && { printf '%s\\n' "$out"; exit 0; }`,
+        `case "$out" in *"No such image"*|*"no such image"*) echo absent ;; *) printf '%s\\n' "$out" >&2; exit 1 ;; esac`,
+    ].join("\n");
 }

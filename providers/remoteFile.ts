@@ -37,7 +37,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
     },
     async read(id: string, props: State) {
         const out = (await run(props.connection, statFileScript(props.path), `reading ${props.path}`)).trim();
-        const m = /^present (\d+) (\S+) ([0-9a-f]{64})$/.exec(out);
+        const m = /^present (\d+) (\S+) ([0-9a-f]{64}|unreadable)$/.exec(out);
         return m ? { id, props: { ...props, mode: m[1], owner: m[2], sha256: m[3] } } : { id: "", props };
     },
     async diff(_id: string, olds: State, news: State) {

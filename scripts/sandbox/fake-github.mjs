@@ -17,6 +17,7 @@
 //   GET    /_control/requests[?since=SEQ]   recent API requests, oldest first (no token values:
 //          only the auth scheme and a sha256 prefix of the token)
 //   DELETE /_control/requests, POST /_control/reset   clear the log (reset also clears failures)
+//   POST   /_control/tokens                 {"<token>": "<login>"}: add valid tokens (memory only)
 //   POST   /_control/reload                 re-read the fixtures file
 //   GET    /_control/health                 {"ok":true,...}
 // Fixtures: JSON file, ${GFH_FAKE_GITHUB_FIXTURES:-<this dir>/fixtures.json}.
@@ -384,7 +385,8 @@ const api = http.createServer((req, res) => {
 
 // ---------------------------------------------------------------- control server
 const control = http.createServer((req, res) => {
-  req.resume();
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
     const url = new URL(req.url, 'http://x');
     const p = url.pathname.replace(/\/+$/, '');
@@ -416,6 +418,16 @@ const control = http.createServer((req, res) => {
         failures.length = 0;
         fixtures = loadFixtures();
         log('control: reset');
+        return send(res, 200, { ok: true });
+      }
+      if (p === '/_control/tokens' && req.method === 'POST') {
+        // {"<token>": "<login>"}: extra valid tokens in memory only (tests use random canaries).
+        const add = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+        for (const [t, login] of Object.entries(add)) {
+          if (!fixtures.users[login]) return send(res, 400, { message: `unknown login ${login}` });
+          fixtures.tokens[t] = login;
+        }
+        log(`control: ${Object.keys(add).length} token(s) added`);
         return send(res, 200, { ok: true });
       }
       if (p === '/_control/reload' && req.method === 'POST') {

@@ -75,7 +75,8 @@ describe("drift on the sandbox host shows in preview and is repaired by up", () 
         {
             what: "agent image removed from the daemon",
             drift: "docker image rm -f github-flows-agent-codex:latest >/dev/null; docker image rm -f $(docker image ls -q --filter reference='*/github-flows-agent-codex') >/dev/null 2>&1 || true",
-            expect: ["create sandbox-pull"],
+            // A re-pull may bring another image, so the checks run again on it.
+            expect: ["create sandbox-pull", "replace sandbox-checks"],
             check: () => expect(onHost("docker image inspect --format '{{.Id}}' github-flows-agent-codex:latest").trim()).toMatch(/^sha256:/),
         },
     ];
@@ -95,7 +96,8 @@ describe("drift on the sandbox host shows in preview and is repaired by up", () 
     it("Codex auth state emptied: preview reports it, up fails telling the operator to sign in, state is never recreated", async () => {
         onHost(`find ${CODEX_DIR} -mindepth 1 -delete`);
         const { steps } = await plannedChanges(stack);
-        expect(stepNames(steps)).toEqual(["update sandbox-codex-login"]);
+        // The checks depend on the login: a login the preview cannot foresee would re-run them.
+        expect(stepNames(steps)).toEqual(["replace sandbox-checks", "update sandbox-codex-login"]);
         const err = await stack.up({ onOutput: () => undefined }).then(
             () => undefined,
             (e) => errorText(e),
@@ -112,7 +114,7 @@ describe("drift on the sandbox host shows in preview and is repaired by up", () 
     it("Codex auth dir deleted: preview reports the directory, up recreates it and asks for a sign-in", async () => {
         onHost(`rm -rf ${CODEX_DIR}`);
         const { steps } = await plannedChanges(stack);
-        expect(stepNames(steps)).toEqual(["create sandbox-codex", "update sandbox-codex-login"]);
+        expect(stepNames(steps)).toEqual(["create sandbox-codex", "replace sandbox-checks", "update sandbox-codex-login"]);
         const err = await stack.up({ onOutput: () => undefined }).then(
             () => undefined,
             (e) => errorText(e),

@@ -21,6 +21,8 @@ export interface Sandbox {
     rotatedToken: string;
     githubLogin: string;
     controlUrl: string;
+    /** The sandbox's own files (sshd config and log, keys). */
+    stateDir: string;
 }
 
 /** Reads the sandbox description; a missing sandbox fails the suite loudly instead of skipping it. */
@@ -52,12 +54,31 @@ export function sandbox(): Sandbox {
         rotatedToken: need("GFH_SANDBOX_ROTATED_TOKEN"),
         githubLogin: need("GFH_SANDBOX_GITHUB_LOGIN"),
         controlUrl: need("GFH_SANDBOX_CONTROL_URL"),
+        stateDir: need("GFH_SANDBOX_STATE_DIR"),
     };
 }
 
 /** Runs shell text on the sandbox host (it shares this machine's filesystem view) and returns stdout. */
 export function onHost(script: string): string {
     return execFileSync("bash", ["-c", script], { encoding: "utf8" });
+}
+
+/** SIGKILLs the pulumi CLI running `args` (found through /proc, so the search never matches itself). */
+export function killPulumi(...args: string[]): number {
+    let killed = 0;
+    for (const pid of fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+        let argv: string[];
+        try {
+            argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+        } catch {
+            continue;
+        }
+        if (path.basename(argv[0] ?? "") === "pulumi" && args.every((a) => argv.includes(a))) {
+            process.kill(Number(pid), "SIGKILL");
+            killed++;
+        }
+    }
+    return killed;
 }
 
 /** Resets the sandbox host to a fresh machine: no secrets, no app dir, no agent image. */
@@ -132,6 +153,28 @@ export async function removeConfig(stack: Stack, key: string): Promise<void> {
     pulumiCli(stack, ["config", "rm", key]);
 }
 
+/** Calls the fake GitHub API's control port (e.g. `/_control/fail?count=2&status=500`). */
+export async function control(sb: Sandbox, pathAndQuery: string, body?: unknown): Promise<void> {
+    const res = await fetch(`${sb.controlUrl}${pathAndQuery}`, { method: "POST", body: body === undefined ? undefined : JSON.stringify(body) });
+    if (!res.ok) throw new Error(`fake GitHub control ${pathAndQuery}: ${res.status} ${await res.text()}`);
+}
+
+/** SSH sessions the sandbox sshd accepted so far (LogLevel VERBOSE logs one line per session). */
+export function acceptedSessions(sb: Sandbox): number {
+    return (fs.readFileSync(path.join(sb.stateDir, "sshd.log"), "utf8").match(/Accepted publickey/g) ?? []).length;
+}
+
+/** Runs `fn` and returns how long it took, in ms, with its result or error text. */
+export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value?: T; error?: string }> {
+    const t0 = Date.now();
+    try {
+        const value = await fn();
+        return { ms: Date.now() - t0, value };
+    } catch (e) {
+        return { ms: Date.now() - t0, error: errorText(e) };
+    }
+}
+
 /** Collects engine output so a failing test shows it, and assertions can search it. */
 export function collector(): { lines: string[]; onOutput: (s: string) => void; text: () => string } {
     const lines: string[] = [];
@@ -161,8 +204,9 @@ export async function plannedChanges(stack: Stack): Promise<{ steps: PlannedStep
         onOutput: out.onOutput,
         onEvent: (e) => {
             const m = e.resourcePreEvent?.metadata;
-            if (!m || m.op === "same" || m.op === "read" || m.op === "refresh") return;
-            if (m.type === "pulumi:pulumi:Stack") return;
+            // A replacement also reports its create-replacement/delete-replaced halves; providers are not host state.
+            if (!m || ["same", "read", "refresh", "create-replacement", "delete-replaced"].includes(m.op)) return;
+            if (m.type === "pulumi:pulumi:Stack" || m.type.startsWith("pulumi:providers:")) return;
             steps.push({ op: m.op, name: m.urn.split("::").pop() ?? m.urn, type: m.type, diffs: m.diffs ?? [] });
         },
     });

@@ -2,7 +2,7 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import * as fs from "fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tokenFingerprint } from "../../components/githubTokenFile";
-import { configureForSandbox, errorText, newStack, onHost, plannedChanges, resetHost, sandbox, Sandbox, setSecret, stepNames } from "./harness";
+import { configureForSandbox, errorText, killPulumi, newStack, onHost, plannedChanges, resetHost, sandbox, Sandbox, setSecret, stepNames } from "./harness";
 
 const SECRETS = "/home/user/.secrets";
 const TOKEN_FILE = `${SECRETS}/gh-token`;
@@ -75,7 +75,7 @@ describe("token rotation on the sandbox host", () => {
         // Kill the engine once the new token is staged on the host (the checks are running on it).
         const deadline = Date.now() + 120_000;
         while (stagingFiles() === "0" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-        onHost("pkill -KILL -f 'pulumi up.*--stack rotation' || pkill -KILL -x pulumi || true");
+        expect(killPulumi("up", "rotation")).toBeGreaterThan(0);
         await run;
         const content = fs.readFileSync(TOKEN_FILE, "utf8");
         expect([sb.validToken, sb.rotatedToken]).toContain(content);

@@ -255,7 +255,25 @@ describe("image scripts", () => {
     it("pullImageScript tags only when the names differ", () => {
         expect(pullImageScript("a:1", "a:1")).not.toContain("docker tag");
         expect(pullImageScript("127.0.0.1:5000/a:1", "a:latest")).toContain("docker tag '127.0.0.1:5000/a:1' 'a:latest'");
-        expect(inspectImageScript("a:1")).toBe("docker image inspect --format '{{.Id}}' 'a:1' 2>/dev/null || echo absent");
+    });
+
+    it("inspectImageScript tells a missing image from a daemon that cannot answer", () => {
+        const bin = fs.mkdtempSync(path.join(os.tmpdir(), "gfh-inspect-"));
+        const run = (fake: string) => {
+            fs.writeFileSync(path.join(bin, "docker"), `#!/bin/sh\n${fake}\n`, { mode: 0o755 });
+            return spawnSync("sh", ["-c", inspectImageScript("a:1")], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+        };
+        try {
+            const ok = run("echo sha256:abc");
+            expect([ok.status, ok.stdout]).toEqual([0, "sha256:abc\n"]);
+            const absent = run("echo 'Error: No such image: a:1' >&2; exit 1");
+            expect([absent.status, absent.stdout]).toEqual([0, "absent\n"]);
+            const down = run("echo 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock' >&2; exit 1");
+            expect(down.status).toBe(1);
+            expect(down.stderr).toContain("Cannot connect to the Docker daemon");
+        } finally {
+            fs.rmSync(bin, { recursive: true, force: true });
+        }
     });
 });
 

@@ -1,0 +1,106 @@
+# Helpers for bench/run.sh (sourced). Needs: BENCH_TMP, REPO, and the sandbox env (GFH_SANDBOX_*).
+say() { printf '== bench: %s\n' "$*" >&2; }
+die() { printf '== bench: ERROR: %s\n' "$*" >&2; exit 1; }
+now() { date +%s.%N; }
+
+# ---------------------------------------------------------------------------------------------- pulumi
+# The project copied to a temp dir (node_modules symlinked, like test/e2e/harness.ts newStack), a file
+# backend in it, stack `bench`. pulumi_cli runs the CLI there.
+pulumi_setup() { # pulumi_setup DIR HOSTS_JSON
+  local dir="$1" hosts="$2" f
+  mkdir -p "$dir/.state"
+  for f in Pulumi.yaml package.json tsconfig.json index.ts components lib providers prompts; do cp -a "$REPO/$f" "$dir/"; done
+  ln -s "$REPO/node_modules" "$dir/node_modules"
+  pulumi_cli "$dir" stack init bench >/dev/null
+  local k v
+  while IFS='=' read -r k v; do
+    pulumi_cli "$dir" config set-all --json "$(node -e 'const [k, v] = process.argv.slice(1); console.log(JSON.stringify({ [`github-flows-host:${k}`]: { value: v, objectValue: JSON.parse(v), secret: false } }))' "$k" "$v")" >/dev/null
+  done <<EOF
+hosts=$hosts
+repositories=["acme/demo"]
+checkDockerArgs=["--network","host"]
+EOF
+  pulumi_cli "$dir" config set githubHost "$GFH_SANDBOX_GITHUB_HOST"
+  pulumi_cli "$dir" config set imagePullFrom "$GFH_SANDBOX_IMAGE_REF"
+  pulumi_cli "$dir" config set imageSource ssh-pull
+  pulumi_cli "$dir" config set remoteCommands ssh2
+  pulumi_cli "$dir" config set --secret sshPrivateKey <"$GFH_SANDBOX_KEY_FILE"
+  pulumi_set_token "$dir" "$GFH_SANDBOX_VALID_TOKEN"
+  # An empty stack to go back to before each fresh-provision run (config stays in Pulumi.bench.yaml).
+  cp -a "$dir/.state" "$dir/.state.empty"
+}
+pulumi_cli() { # pulumi_cli DIR ARGS... (stdin passes through: secrets)
+  local dir="$1"; shift
+  (cd "$dir" && PULUMI_BACKEND_URL="file://$dir/.state" PULUMI_CONFIG_PASSPHRASE=bench-passphrase \
+    PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true \
+    pulumi "$@" --stack bench --non-interactive)
+}
+pulumi_set_token() { printf '%s' "$2" | pulumi_cli "$1" config set --secret githubToken; }
+pulumi_empty_state() { rm -rf "$1/.state" && cp -a "$1/.state.empty" "$1/.state"; }
+
+# --------------------------------------------------------------------------------------------- ansible
+# ANSIBLE_* for one host list: inventory, pinned known_hosts, vault password file (generated), one vault
+# file per token. ansible_run uses a fresh ControlPath dir per run and closes the master afterwards, so
+# every run starts cold, as every pulumi run does.
+ansible_setup() { # ansible_setup DIR INVENTORY_TEXT KNOWN_HOSTS
+  local dir="$1"
+  mkdir -p "$dir/render"
+  printf '%s\n' "$2" >"$dir/inventory"
+  umask 077
+  head -c 32 /dev/urandom | base64 >"$dir/vault-pass"
+  printf 'gh_token: %s\n' "$GFH_SANDBOX_VALID_TOKEN" >"$dir/token-valid.yml"
+  printf 'gh_token: %s\n' "$GFH_SANDBOX_ROTATED_TOKEN" >"$dir/token-rotated.yml"
+  ansible-vault encrypt --vault-password-file "$dir/vault-pass" "$dir/token-valid.yml" "$dir/token-rotated.yml" >/dev/null 2>&1
+  umask 022
+  ANSIBLE_KNOWN_HOSTS="$3"
+}
+ansible_run() { # ansible_run DIR TOKEN(valid|rotated) [EXTRA ARGS...]
+  local dir="$1" token="$2" cp rc=0; shift 2
+  cp="$(mktemp -d "$dir/cp.XXXXXX")"
+  ANSIBLE_CONFIG="$BENCH_DIR/ansible/ansible.cfg" ANSIBLE_SSH_CONTROL_PATH_DIR="$cp" BENCH_RENDER_DIR="$dir/render" \
+    ANSIBLE_VAULT_PASSWORD_FILE="$dir/vault-pass" ANSIBLE_PIPELINING="${BENCH_ANSIBLE_PIPELINING:-False}" \
+    ANSIBLE_SSH_ARGS="-C -o ControlMaster=auto -o ControlPersist=60s -o StrictHostKeyChecking=yes -o UserKnownHostsFile=$ANSIBLE_KNOWN_HOSTS -o IdentitiesOnly=yes" \
+    ansible-playbook -i "$dir/inventory" -e "@$dir/token-$token.yml" "$BENCH_DIR/ansible/playbook.yml" "$@" || rc=$?
+  local s; for s in "$cp"/*; do [[ -S "$s" ]] && ssh -o ControlPath="$s" -O exit dummy >/dev/null 2>&1 || true; done
+  rm -rf "$cp"
+  return $rc
+}
+
+# ------------------------------------------------------------------------------------------ measuring
+# sshd logs (LogLevel VERBOSE) one "Accepted publickey" per SSH connection and one "Starting session"
+# per channel that runs a command or subsystem (exec, sftp).
+SSHD_LOGS=()
+ssh_counts() { # prints "<connections> <sessions>" summed over SSHD_LOGS
+  local c=0 s=0 f a b
+  for f in "${SSHD_LOGS[@]}"; do
+    a=$(grep -c 'Accepted publickey' "$f" || true); b=$(grep -c 'Starting session' "$f" || true)
+    c=$((c + a)); s=$((s + b))
+  done
+  echo "$c $s"
+}
+# measure SCENARIO TOOL REP HOSTS -- CMD... : runs CMD (output to a log), appends a row to $RESULTS_TSV.
+measure() {
+  local scen="$1" tool="$2" rep="$3" hosts="$4"; shift 5
+  local log="$BENCH_TMP/logs/$hosts-$scen-$tool-$rep.log" c0 s0 c1 s1 t0 t1 rc=0 summary
+  read -r c0 s0 < <(ssh_counts)
+  t0=$(now)
+  "$@" >"$log" 2>&1 || rc=$?
+  t1=$(now)
+  sleep 0.2 # let sshd flush its log lines
+  read -r c1 s1 < <(ssh_counts)
+  if ((rc != 0)); then tail -n 40 "$log" >&2; die "$tool $scen (rep $rep, $hosts hosts) failed (exit $rc), log $log"; fi
+  summary="$(change_summary "$tool" "$log")"
+  printf '%s\t%s\t%s\t%s\t%.3f\t%s\t%s\t%s\n' "$hosts" "$scen" "$tool" "$rep" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
+    "$((c1 - c0))" "$((s1 - s0))" "$summary" >>"$RESULTS_TSV"
+  printf '   %-9s %-8s rep %s  %6.1fs  ssh conns %3s  sessions %4s  %s\n' "$scen" "$tool" "$rep" \
+    "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$((c1 - c0))" "$((s1 - s0))" "$summary" >&2
+}
+# What the run did, one short string: pulumi's "Resources:" counts, ansible's recap totals.
+change_summary() {
+  if [[ "$1" == pulumi ]]; then
+    awk '/^Resources:/ { on = 1; next } on && /^[[:space:]]*$/ { exit } on { sub(/^[[:space:]]+/, ""); printf "%s%s", sep, $0; sep = ", " }' "$2"
+  else
+    awk '/^PLAY RECAP/ { on = 1; next } on && /: ok=/ { for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "ok" || kv[1] == "changed" || kv[1] == "failed") t[kv[1]] += kv[2] } }
+         END { printf "ok=%d changed=%d", t["ok"], t["changed"] }' "$2"
+  fi
+}

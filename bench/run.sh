@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# Benchmark: the Pulumi program vs an Ansible playbook doing the same steps (bench/ansible/), side by side on
+# the same sandbox host, in one run. Debian 12, as root:
+#
+#   bash bench/run.sh
+#
+# Environment:
+#   BENCH_REPS (3)                       repetitions per scenario and tool
+#   BENCH_SCENARIOS ("fresh noop rotation drift")
+#   BENCH_FLEET ("")                     e.g. "1 5 10": also run every scenario against that many namespaced
+#                                        hosts (bench/fleet.sh); "" = only the default sandbox host
+#   BENCH_ANSIBLE_PIPELINING (False)     Ansible's ssh pipelining (off by default in Ansible)
+#   BENCH_TRANSPILE_ONLY ("")            set PULUMI_NODEJS_TRANSPILE_ONLY for the pulumi runs
+# Writes bench/results/<UTC timestamp>.{md,json} and bench/results/latest.md (kept in git; the others are ignored).
+set -euo pipefail
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$BENCH_DIR/.." && pwd)"
+REPS="${BENCH_REPS:-3}"
+SCENARIOS="${BENCH_SCENARIOS:-fresh noop rotation drift}"
+source "$BENCH_DIR/lib/common.sh"
+[[ $(id -u) -eq 0 ]] || die "run as root"
+[[ "$REPS" =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPS must be a positive integer"
+
+# ------------------------------------------------------------------------------------------- setup
+say "packages (ansible, python3-docker for community.docker, socat for the fleet)"
+missing=()
+for p in ansible python3-docker socat; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
+if ((${#missing[@]})); then
+  DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+say "node dependencies"
+(cd "$REPO" && { [ -d node_modules ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || npm ci --no-audit --no-fund; })
+say "Pulumi toolchain"
+PATH="$(bash "$REPO/scripts/toolchain.sh" | tail -n 1):$PATH"
+say "sandbox host"
+bash "$REPO/scripts/sandbox.sh" up >/dev/null
+eval "$(bash "$REPO/scripts/sandbox.sh" env)"
+if pgrep -f 'pulumi-language-nodejs|vitest' >/dev/null; then
+  say "WARNING: other pulumi/vitest processes are running on this machine; they share the sandbox host and the CPUs"
+fi
+
+BENCH_TMP="$(mktemp -d /tmp/gfh-bench.XXXXXX)"
+mkdir -p "$BENCH_TMP/logs"
+RESULTS_TSV="$BENCH_TMP/results.tsv"
+: >"$RESULTS_TSV"; : >"$BENCH_TMP/notes.tsv"
+STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
+cleanup() {
+  local rc=$?
+  [[ "$(type -t fleet_down)" == function ]] && fleet_down || true
+  if ((rc == 0)); then rm -rf "$BENCH_TMP"; else say "kept $BENCH_TMP (logs) after the failure"; fi
+}
+trap cleanup EXIT
+[[ -n "${BENCH_TRANSPILE_ONLY:-}" ]] && export PULUMI_NODEJS_TRANSPILE_ONLY="$BENCH_TRANSPILE_ONLY"
+
+# Codex auth state, seeded once (the same for both tools), restored after every reset: neither tool logs in.
+say "Codex auth state (seed-codex once, restored before every fresh run)"
+bash "$REPO/scripts/sandbox.sh" reset-host >/dev/null
+bash "$REPO/scripts/sandbox.sh" seed-codex /home/user/.secrets/codex >/dev/null
+tar -C /home/user/.secrets -cpf "$BENCH_TMP/codex.tar" codex
+
+# ------------------------------------------------------------------------------ target: default host
+# A target defines: TARGET_HOSTS (count), HOSTS_JSON, INVENTORY, KNOWN_HOSTS, SSHD_LOGS, target_reset, target_drift.
+default_target() {
+  TARGET_HOSTS=1
+  HOSTS_JSON=$(printf '[{"name":"sandbox","address":"%s","port":%s,"user":"%s","hostKey":"%s"}]' \
+    "$GFH_SANDBOX_HOST" "$GFH_SANDBOX_PORT" "$GFH_SANDBOX_SSH_USER" "$GFH_SANDBOX_HOST_KEY")
+  INVENTORY=$(printf '[flows]\nsandbox ansible_host=%s ansible_port=%s ansible_user=%s ansible_ssh_private_key_file=%s' \
+    "$GFH_SANDBOX_HOST" "$GFH_SANDBOX_PORT" "$GFH_SANDBOX_SSH_USER" "$GFH_SANDBOX_KEY_FILE")
+  KNOWN_HOSTS="$GFH_SANDBOX_KNOWN_HOSTS"
+  SSHD_LOGS=("$GFH_SANDBOX_STATE_DIR/sshd.log")
+  target_reset() {
+    bash "$REPO/scripts/sandbox.sh" reset-host >/dev/null
+    runuser -u user -- mkdir -p /home/user/.secrets
+    tar -C /home/user/.secrets -xpf "$BENCH_TMP/codex.tar"
+  }
+  target_drift() { chmod 644 /home/user/.secrets/gh-token; }
+  target_mode() { stat -c %a /home/user/.secrets/gh-token; }
+}
+
+# ------------------------------------------------------------------------------------------ scenarios
+other() { [[ "$1" == valid ]] && echo rotated || echo valid; }
+token_value() { [[ "$1" == valid ]] && echo "$GFH_SANDBOX_VALID_TOKEN" || echo "$GFH_SANDBOX_ROTATED_TOKEN"; }
+P_TOKEN=valid
+set_p_token() { P_TOKEN="$1"; pulumi_set_token "$PDIR" "$(token_value "$1")" >/dev/null; }
+pulumi_up() { pulumi_cli "$PDIR" up --yes --skip-preview; }
+# Both tools agree on the host: pulumi up (untimed), then the playbook must change nothing.
+sync_both() {
+  set_p_token valid
+  pulumi_up >"$BENCH_TMP/logs/sync-pulumi.log" 2>&1 || { tail -30 "$BENCH_TMP/logs/sync-pulumi.log"; die "sync: pulumi up failed"; }
+  ansible_run "$ADIR" valid >"$BENCH_TMP/logs/sync-ansible.log" 2>&1 || { tail -30 "$BENCH_TMP/logs/sync-ansible.log"; die "sync: playbook failed"; }
+  local s; s="$(change_summary ansible "$BENCH_TMP/logs/sync-ansible.log")"
+  say "  consistency: playbook right after pulumi up: $s (changed=0: both tools write the same bytes)"
+  printf '%s\tconsistency\t%s\n' "$TARGET_HOSTS" "$s" >>"$BENCH_TMP/notes.tsv"
+}
+first_second() { (( $1 % 2 )) && echo "pulumi ansible" || echo "ansible pulumi"; } # alternate who goes first
+
+run_fresh() {
+  local r tool
+  for r in $(seq 1 "$REPS"); do
+    for tool in $(first_second "$r"); do
+      target_reset
+      if [[ $tool == pulumi ]]; then
+        pulumi_empty_state "$PDIR"; set_p_token valid
+        measure fresh pulumi "$r" "$TARGET_HOSTS" -- pulumi_up
+      else
+        measure fresh ansible "$r" "$TARGET_HOSTS" -- ansible_run "$ADIR" valid
+      fi
+    done
+  done
+}
+run_noop() {
+  sync_both
+  local r tool
+  for r in $(seq 1 "$REPS"); do
+    for tool in $(first_second "$r"); do
+      if [[ $tool == pulumi ]]; then measure noop pulumi "$r" "$TARGET_HOSTS" -- pulumi_cli "$PDIR" preview
+      else measure noop ansible "$r" "$TARGET_HOSTS" -- ansible_run "$ADIR" valid --check --diff; fi
+    done
+  done
+}
+run_rotation() {
+  local r new
+  for r in $(seq 1 "$REPS"); do
+    # The host holds pulumi's current token (untimed up), then each tool rotates it to the other one.
+    pulumi_up >"$BENCH_TMP/logs/rotation-prep-$r.log" 2>&1 || die "rotation prep failed"
+    new="$(other "$P_TOKEN")"
+    set_p_token "$new"
+    measure rotation pulumi "$r" "$TARGET_HOSTS" -- pulumi_up
+    measure rotation ansible "$r" "$TARGET_HOSTS" -- ansible_run "$ADIR" "$(other "$new")"
+  done
+}
+run_drift() {
+  sync_both
+  local r tool
+  for r in $(seq 1 "$REPS"); do
+    for tool in $(first_second "$r"); do
+      target_drift
+      if [[ $tool == pulumi ]]; then measure drift pulumi "$r" "$TARGET_HOSTS" -- pulumi_up
+      else measure drift ansible "$r" "$TARGET_HOSTS" -- ansible_run "$ADIR" valid; fi
+      local m; m="$(target_mode)"
+      [[ "$m" == *600* && "$m" != *644* ]] || die "$tool did not repair the token file mode (saw $m)"
+    done
+  done
+}
+
+run_target() {
+  PDIR="$BENCH_TMP/pulumi-$TARGET_HOSTS"; ADIR="$BENCH_TMP/ansible-$TARGET_HOSTS"
+  say "target: $TARGET_HOSTS host(s); stacks in $PDIR, playbook files in $ADIR"
+  pulumi_setup "$PDIR" "$HOSTS_JSON"
+  ansible_setup "$ADIR" "$INVENTORY" "$KNOWN_HOSTS"
+  P_TOKEN=valid
+  local s
+  for s in $SCENARIOS; do say "scenario $s ($TARGET_HOSTS host(s), $REPS reps)"; "run_$s"; done
+}
+
+default_target
+run_target
+if [[ -n "${BENCH_FLEET:-}" ]]; then
+  source "$BENCH_DIR/fleet.sh"
+  for n in $BENCH_FLEET; do
+    fleet_up "$n"
+    fleet_target "$n"
+    run_target
+    fleet_down
+  done
+  default_target
+fi
+# Leave the default host as the sandbox leaves it: fresh.
+bash "$REPO/scripts/sandbox.sh" reset-host >/dev/null
+
+mkdir -p "$BENCH_DIR/results"
+BENCH_ENV="$(printf 'pulumi %s, ansible-core %s, node %s, %s CPUs, reps %s, ansible pipelining %s, transpile-only %s' \
+  "$(pulumi version)" "$(ansible --version | head -1 | sed 's/.*core //; s/\]//')" "$(node --version)" "$(nproc)" "$REPS" \
+  "${BENCH_ANSIBLE_PIPELINING:-False}" "${PULUMI_NODEJS_TRANSPILE_ONLY:-unset}")" \
+  node "$BENCH_DIR/lib/stats.mjs" "$RESULTS_TSV" "$BENCH_TMP/notes.tsv" "$BENCH_DIR/results/$STAMP"
+cp "$BENCH_DIR/results/$STAMP.md" "$BENCH_DIR/results/latest.md"
+say "results: bench/results/$STAMP.md, .json (and latest.md)"

@@ -1,0 +1,188 @@
+import type { Stack } from "@pulumi/pulumi/automation";
+import { ChildProcess, execFileSync, spawn } from "child_process";
+import { randomBytes } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+    acceptedSessions, collector, configureForSandbox, control, errorText, newStack, onHost, pulumiCli, resetHost, sandbox, Sandbox, setPlain, setSecret, timed,
+} from "./harness";
+
+const SECRETS = "/home/user/.secrets";
+const TOKEN_FILE = `${SECRETS}/gh-token`;
+const rand = () => randomBytes(9).toString("hex");
+
+/** Polls every process's command line while a run goes on: a secret in argv shows up here. */
+function watchCommandLines(needles: string[]): { stop: () => string[] } {
+    const hits = new Set<string>();
+    const timer = setInterval(() => {
+        for (const pid of fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+            let cmd = "";
+            try {
+                cmd = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+            } catch {
+                continue;
+            }
+            for (const n of needles) if (cmd.includes(n)) hits.add(`pid ${pid}: ${n.slice(0, 12)}...`);
+        }
+    }, 20);
+    return { stop: () => (clearInterval(timer), [...hits]) };
+}
+
+/** Files under `roots` holding any needle (text files only), except `exclude`. */
+function filesContaining(needles: string[], roots: string[], exclude: string[]): string[] {
+    const pat = path.join(os.tmpdir(), `gfh-needles-${rand()}`);
+    fs.writeFileSync(pat, needles.join("\n"), { mode: 0o600 });
+    try {
+        const out = execFileSync(
+            "bash",
+            ["-c", `grep -rIlF -f ${pat} --exclude-dir=proc --exclude-dir=sys ${roots.filter(fs.existsSync).join(" ")} 2>/dev/null || true`],
+            { encoding: "utf8", maxBuffer: 64 << 20 },
+        );
+        return out.split("\n").filter((f) => f && f !== pat && !exclude.some((e) => f === e || f.startsWith(`${e}/`)));
+    } finally {
+        fs.rmSync(pat, { force: true });
+    }
+}
+
+describe("security on the sandbox host", () => {
+    let sb: Sandbox;
+    let stack: Stack;
+    let dir: string;
+    let cleanup: () => Promise<void>;
+
+    beforeAll(async () => {
+        sb = sandbox();
+        resetHost();
+        ({ stack, dir, cleanup } = await newStack("security"));
+        await configureForSandbox(stack, sb);
+    }, 120_000);
+
+    afterAll(async () => {
+        try {
+            await stack?.destroy({ onOutput: () => undefined });
+        } finally {
+            await cleanup?.();
+        }
+    }, 300_000);
+
+    it("canaries: no token, API key or SSH key plaintext in state, output, command lines, history or any host file", async () => {
+        const [good, rotated, bad, apiKey] = [`ghp_canaryA${rand()}`, `ghp_canaryB${rand()}`, `ghp_canaryC${rand()}`, `sk-canary${rand()}`];
+        await control(sb, "/_control/tokens", { [good]: sb.githubLogin, [rotated]: sb.githubLogin });
+        const keyLines = fs.readFileSync(sb.keyFile, "utf8").split("\n").filter((l) => l.length > 40 && !l.startsWith("-----"));
+        const needles = [good, rotated, bad, apiKey, ...keyLines];
+        const engine = collector();
+        const watch = watchCommandLines(needles);
+        let outputs = "";
+        let cmdlineHits: string[] = [];
+        try {
+            await setSecret(stack, "githubToken", good);
+            await setSecret(stack, "openaiApiKey", apiKey);
+            await stack.up({ onOutput: engine.onOutput, diff: true });
+            await setSecret(stack, "githubToken", rotated);
+            await stack.preview({ onOutput: engine.onOutput, diff: true });
+            await stack.up({ onOutput: engine.onOutput, diff: true });
+            expect(fs.readFileSync(TOKEN_FILE, "utf8")).toBe(rotated);
+            outputs = pulumiCli(stack, ["stack", "output", "--json"]);
+            await setSecret(stack, "githubToken", bad);
+            const failed = await stack.up({ onOutput: engine.onOutput, diff: true }).then(() => "", errorText);
+            engine.onOutput(failed);
+            expect(failed).toContain("github-identity");
+            expect(fs.readFileSync(TOKEN_FILE, "utf8")).toBe(rotated);
+            await stack.destroy({ onOutput: engine.onOutput });
+        } finally {
+            cmdlineHits = watch.stop();
+        }
+        const found: string[] = [];
+        for (const n of needles) {
+            if (engine.text().includes(n)) found.push(`engine output: ${n.slice(0, 12)}...`);
+            if (outputs.includes(n)) found.push(`stack outputs: ${n.slice(0, 12)}...`);
+        }
+        found.push(...cmdlineHits.map((h) => `command line: ${h}`));
+        // State, backups and history of the file backend, and the stack files, live in the project copy.
+        found.push(...filesContaining(needles, [dir], [path.join(dir, "node_modules")]).map((f) => `stack file: ${f}`));
+        // Every other file on the host: homes (shell history, workspace), temp, /var (logs, docker), /etc, /run.
+        found.push(
+            ...filesContaining(needles, ["/home", "/root", "/tmp", "/var", "/etc", "/run", "/opt", "/srv"], [dir, sb.keyFile, "/var/cache/github-flows-host"]).map(
+                (f) => `host file: ${f}`,
+            ),
+        );
+        console.log(`canary matches: ${found.length}${found.length ? `\n  ${found.join("\n  ")}` : ""}`);
+        expect(found).toEqual([]);
+        expect(fs.existsSync(TOKEN_FILE)).toBe(false);
+    }, 600_000);
+
+    it("bad config fails before any host is touched, naming the key", async () => {
+        resetHost();
+        const before = acceptedSessions(sb);
+        await setSecret(stack, "githubToken", sb.validToken);
+        await setPlain(stack, "hosts", [{ name: "sandbox", address: sb.host, port: 70000, user: sb.sshUser, hostKey: sb.hostKey }]);
+        const err = await stack.up({ onOutput: () => undefined }).then(() => "", errorText);
+        expect(err).toMatch(/github-flows-host:hosts\[0\]\.port: must be a port number 1-65535|hosts/);
+        await configureForSandbox(stack, sb);
+        pulumiCli(stack, ["config", "set", "openaiApiKey", "sk-plaintext-should-be-refused"]);
+        const err2 = await stack.up({ onOutput: () => undefined }).then(() => "", errorText);
+        expect(err2).toContain("github-flows-host:openaiApiKey: must be stored encrypted");
+        expect(err2).not.toContain("sk-plaintext-should-be-refused");
+        pulumiCli(stack, ["config", "rm", "openaiApiKey"]);
+        expect(acceptedSessions(sb)).toBe(before);
+        expect(fs.existsSync(SECRETS)).toBe(false);
+    }, 300_000);
+
+    it("a host presenting another key is refused before any command runs, showing both fingerprints", async () => {
+        const before = acceptedSessions(sb);
+        const other = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK06mA3OF+fsL9FXN6BK6CE3D2nyaoL5+yUip4F0pdMD";
+        await setPlain(stack, "hosts", [{ name: "sandbox", address: sb.host, port: sb.port, user: sb.sshUser, hostKey: other }]);
+        const r = await timed(() => stack.up({ onOutput: () => undefined }));
+        expect(r.error).toMatch(/host key mismatch for user@127\.0\.0\.1:\d+: expected SHA256:\S+, presented SHA256:\S+/);
+        expect(r.ms).toBeLessThan(120_000);
+        expect(acceptedSessions(sb)).toBe(before);
+        expect(fs.existsSync(SECRETS)).toBe(false);
+        await configureForSandbox(stack, sb);
+    }, 300_000);
+
+    describe("through a bastion (a second sshd)", () => {
+        let bastion: ChildProcess;
+        let bastionKey: string;
+        const port = 2299;
+
+        beforeAll(async () => {
+            const d = fs.mkdtempSync(path.join(os.tmpdir(), "gfh-bastion-"));
+            execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(d, "host")]);
+            bastionKey = fs.readFileSync(path.join(d, "host.pub"), "utf8").split(" ").slice(0, 2).join(" ");
+            fs.writeFileSync(
+                path.join(d, "sshd_config"),
+                [
+                    `Port ${port}`, "ListenAddress 127.0.0.1", `HostKey ${path.join(d, "host")}`, `PidFile ${path.join(d, "pid")}`,
+                    `AuthorizedKeysFile ${path.join(sb.stateDir, "authorized_keys")}/%u`, "PasswordAuthentication no", "KbdInteractiveAuthentication no",
+                    "UsePAM no", `AllowUsers ${sb.sshUser}`, "AllowTcpForwarding yes", `PermitOpen ${sb.host}:${sb.port}`, "LogLevel VERBOSE", "",
+                ].join("\n"),
+            );
+            bastion = spawn("/usr/sbin/sshd", ["-D", "-f", path.join(d, "sshd_config"), "-E", path.join(d, "log")], { stdio: "ignore" });
+            for (let i = 0; i < 50 && !onHost(`ss -ltn 'sport = :${port}' | tail -n +2`).trim(); i++) await new Promise((r) => setTimeout(r, 100));
+        }, 60_000);
+
+        afterAll(() => {
+            bastion?.kill();
+        });
+
+        const hostVia = (key: string) => [{ name: "sandbox", address: sb.host, port: sb.port, user: sb.sshUser, hostKey: sb.hostKey, proxy: { address: "127.0.0.1", port, user: sb.sshUser, hostKey: key } }];
+
+        it("provisions the host through the pinned bastion", async () => {
+            await setPlain(stack, "hosts", hostVia(bastionKey));
+            const res = await stack.up({ onOutput: () => undefined });
+            expect(res.summary.result).toBe("succeeded");
+            expect(fs.readFileSync(TOKEN_FILE, "utf8")).toBe(sb.validToken);
+        }, 300_000);
+
+        it("a bastion presenting another key is refused", async () => {
+            await stack.destroy({ onOutput: () => undefined });
+            await setPlain(stack, "hosts", hostVia(sb.hostKey));
+            const err = await stack.up({ onOutput: () => undefined }).then(() => "", errorText);
+            expect(err).toMatch(new RegExp(`host key mismatch for ${sb.sshUser}@127\\.0\\.0\\.1:${port}: expected SHA256:\\S+, presented SHA256:\\S+`));
+            expect(fs.existsSync(TOKEN_FILE)).toBe(false);
+            await configureForSandbox(stack, sb);
+        }, 300_000);
+    });
+});
