@@ -81,7 +81,7 @@ function connectOnce(e: SshEndpoint, privateKey: string, sock?: NodeJS.ReadableS
             c.end();
             if (presented && !presented.equals(expected)) {
                 reject(
-                    new HostKeyMismatchError(
+                    hostKeyMismatch(
                         `host key mismatch for ${describe(e)}: expected ${fingerprint(expected)}, presented ${fingerprint(presented)}. ` +
                             "Nothing was run. If the host was rebuilt, check the new key out of band (ssh-keyscan) and update the pinned hostKey.",
                     ),
@@ -94,8 +94,13 @@ function connectOnce(e: SshEndpoint, privateKey: string, sock?: NodeJS.ReadableS
     });
 }
 
-/** A pinned-key failure is final: retrying would not change the key. */
-export class HostKeyMismatchError extends Error {}
+/**
+ * A pinned-key failure is final: retrying would not change the key. A marked plain Error, because
+ * an Error subclass loses its message once Pulumi's closure serializer rewrites it for the provider.
+ */
+function hostKeyMismatch(message: string): Error {
+    return Object.assign(new Error(message), { hostKeyMismatch: true });
+}
 
 async function connectTarget(t: SshTarget): Promise<Client> {
     if (!t.proxy) return connectOnce(t, t.privateKey);
@@ -115,7 +120,7 @@ async function connectWithRetry(t: SshTarget): Promise<Client> {
             return await connectTarget(t);
         } catch (e) {
             last = e;
-            if (e instanceof HostKeyMismatchError) break;
+            if ((e as { hostKeyMismatch?: boolean }).hostKeyMismatch) break;
             if (attempt < SSH_LIMITS.connectAttempts) await new Promise((r) => setTimeout(r, SSH_LIMITS.retryDelayMs * attempt));
         }
     }

@@ -1,7 +1,6 @@
-import type { Stack } from "@pulumi/pulumi/automation";
 import * as fs from "fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { configureForSandbox, errorText, newStack, onHost, plannedChanges, REPO, resetHost, sandbox, Sandbox, stepNames } from "./harness";
+import { describe, expect, it } from "vitest";
+import { onHost, plannedChanges, REPO, sandboxStack, stepNames, upError, upOk } from "./harness";
 
 const SECRETS = "/home/user/.secrets";
 const TOKEN_FILE = `${SECRETS}/gh-token`;
@@ -15,30 +14,13 @@ function seedCodexLogin(): void {
 }
 
 describe("drift on the sandbox host shows in preview and is repaired by up", () => {
-    let sb: Sandbox;
-    let stack: Stack;
-    let cleanup: () => Promise<void>;
-
-    beforeAll(async () => {
-        sb = sandbox();
-        resetHost();
+    const t = sandboxStack("drift", async ({ stack }) => {
         seedCodexLogin();
-        ({ stack, cleanup } = await newStack("drift"));
-        await configureForSandbox(stack, sb);
-        const res = await stack.up({ onOutput: () => undefined });
-        expect(res.summary.result).toBe("succeeded");
-    }, 300_000);
-
-    afterAll(async () => {
-        try {
-            await stack?.destroy({ onOutput: () => undefined });
-        } finally {
-            await cleanup?.();
-        }
-    }, 300_000);
+        await upOk(stack);
+    });
 
     it("reports no changes when nothing drifted, on repeated previews", async () => {
-        for (let i = 0; i < 2; i++) expect(stepNames((await plannedChanges(stack)).steps)).toEqual([]);
+        for (let i = 0; i < 2; i++) expect(stepNames((await plannedChanges(t.stack)).steps)).toEqual([]);
     }, 300_000);
 
     const cases: Array<{ what: string; drift: string; expect: string[]; check: () => void }> = [
@@ -58,13 +40,13 @@ describe("drift on the sandbox host shows in preview and is repaired by up", () 
             what: "token content edited",
             drift: `printf 'ghp_edited_by_hand\\n' > ${TOKEN_FILE}`,
             expect: ["update sandbox-gh-token"],
-            check: () => expect(fs.readFileSync(TOKEN_FILE, "utf8")).toBe(sb.validToken),
+            check: () => expect(fs.readFileSync(TOKEN_FILE, "utf8")).toBe(t.sb.validToken),
         },
         {
             what: "token file deleted",
             drift: `rm -f ${TOKEN_FILE}`,
             expect: ["create sandbox-gh-token"],
-            check: () => expect(fs.readFileSync(TOKEN_FILE, "utf8")).toBe(sb.validToken),
+            check: () => expect(fs.readFileSync(TOKEN_FILE, "utf8")).toBe(t.sb.validToken),
         },
         {
             what: "secrets dir chmod 755",
@@ -84,44 +66,36 @@ describe("drift on the sandbox host shows in preview and is repaired by up", () 
     for (const c of cases) {
         it(`${c.what}: preview reports it, up repairs it, then no changes`, async () => {
             onHost(c.drift);
-            const { steps, text } = await plannedChanges(stack);
+            const { steps, text } = await plannedChanges(t.stack);
             expect(stepNames(steps), text).toEqual(c.expect);
-            const up = await stack.up({ onOutput: () => undefined });
-            expect(up.summary.result).toBe("succeeded");
+            await upOk(t.stack);
             c.check();
-            expect(stepNames((await plannedChanges(stack)).steps)).toEqual([]);
+            expect(stepNames((await plannedChanges(t.stack)).steps)).toEqual([]);
         }, 300_000);
     }
 
     it("Codex auth state emptied: preview reports it, up fails telling the operator to sign in, state is never recreated", async () => {
         onHost(`find ${CODEX_DIR} -mindepth 1 -delete`);
-        const { steps } = await plannedChanges(stack);
+        const { steps } = await plannedChanges(t.stack);
         // The checks depend on the login: a login the preview cannot foresee would re-run them.
         expect(stepNames(steps)).toEqual(["replace sandbox-checks", "update sandbox-codex-login"]);
-        const err = await stack.up({ onOutput: () => undefined }).then(
-            () => undefined,
-            (e) => errorText(e),
-        );
+        const err = await upError(t.stack);
         expect(err).toContain("verification check 'codex-auth' failed on host 'sandbox'");
         expect(err).toContain("codex login");
         expect(onHost(`find ${CODEX_DIR} -type f | wc -l`).trim()).toBe("0");
         seedCodexLogin();
-        const up = await stack.up({ onOutput: () => undefined });
-        expect(up.summary.result).toBe("succeeded");
-        expect(stepNames((await plannedChanges(stack)).steps)).toEqual([]);
+        await upOk(t.stack);
+        expect(stepNames((await plannedChanges(t.stack)).steps)).toEqual([]);
     }, 300_000);
 
     it("Codex auth dir deleted: preview reports the directory, up recreates it and asks for a sign-in", async () => {
         onHost(`rm -rf ${CODEX_DIR}`);
-        const { steps } = await plannedChanges(stack);
+        const { steps } = await plannedChanges(t.stack);
         expect(stepNames(steps)).toEqual(["create sandbox-codex", "replace sandbox-checks", "update sandbox-codex-login"]);
-        const err = await stack.up({ onOutput: () => undefined }).then(
-            () => undefined,
-            (e) => errorText(e),
-        );
+        const err = await upError(t.stack);
         expect(err).toContain("codex login");
         expect(stat(CODEX_DIR)).toBe("700 user");
         seedCodexLogin();
-        expect((await stack.up({ onOutput: () => undefined })).summary.result).toBe("succeeded");
+        await upOk(t.stack);
     }, 300_000);
 });

@@ -1,8 +1,9 @@
-import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, Stack, UpOptions, UpResult } from "@pulumi/pulumi/automation";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { afterAll, beforeAll, expect } from "vitest";
 
 /** The repository root: the Pulumi project under test. */
 export const REPO = path.resolve(__dirname, "../..");
@@ -136,6 +137,49 @@ export async function configureForSandbox(stack: Stack, sb: Sandbox, extra: Reco
     for (const [k, v] of Object.entries(plain)) await setPlain(stack, k, v);
     await setSecret(stack, "sshPrivateKey", fs.readFileSync(sb.keyFile, "utf8"));
     await setSecret(stack, "githubToken", sb.validToken);
+}
+
+/** A describe block's sandbox-configured stack; `sandboxStack`'s `beforeAll` fills it in. */
+export interface SandboxStack {
+    sb: Sandbox;
+    stack: Stack;
+    dir: string;
+    cleanup: () => Promise<void>;
+}
+
+/** Registers hooks that reset the host and make stack `name` configured for the sandbox (then `prepare`), and destroy it afterwards. */
+export function sandboxStack(name: string, prepare?: (t: SandboxStack) => Promise<void>): SandboxStack {
+    const t = {} as SandboxStack;
+    beforeAll(async () => {
+        t.sb = sandbox();
+        resetHost();
+        Object.assign(t, await newStack(name));
+        await configureForSandbox(t.stack, t.sb);
+        await prepare?.(t);
+    }, 300_000);
+    afterAll(async () => {
+        try {
+            await t.stack?.destroy({ onOutput: () => undefined });
+        } finally {
+            await t.cleanup?.();
+        }
+    }, 300_000);
+    return t;
+}
+
+/** Runs `up` (engine output ignored unless `opts` says otherwise): undefined when it succeeded, else the error text. */
+export function upError(stack: Stack, opts: UpOptions = { onOutput: () => undefined }): Promise<string | undefined> {
+    return stack.up(opts).then(
+        () => undefined,
+        (e) => errorText(e),
+    );
+}
+
+/** Runs `up` with engine output ignored, expects it to succeed and returns its result. */
+export async function upOk(stack: Stack): Promise<UpResult> {
+    const res = await stack.up({ onOutput: () => undefined });
+    expect(res.summary.result).toBe("succeeded");
+    return res;
 }
 
 /** `pulumi config set --secret` with the value on stdin. */

@@ -1,4 +1,3 @@
-import type { Stack } from "@pulumi/pulumi/automation";
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
@@ -6,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-    acceptedSessions, collector, configureForSandbox, control, errorText, newStack, onHost, pulumiCli, resetHost, sandbox, Sandbox, setPlain, setSecret, timed,
+    acceptedSessions, collector, configureForSandbox, control, onHost, pulumiCli, resetHost, sandboxStack, setPlain, setSecret, timed, upError, upOk,
 } from "./harness";
 
 const SECRETS = "/home/user/.secrets";
@@ -47,50 +46,33 @@ function filesContaining(needles: string[], roots: string[], exclude: string[]):
 }
 
 describe("security on the sandbox host", () => {
-    let sb: Sandbox;
-    let stack: Stack;
-    let dir: string;
-    let cleanup: () => Promise<void>;
-
-    beforeAll(async () => {
-        sb = sandbox();
-        resetHost();
-        ({ stack, dir, cleanup } = await newStack("security"));
-        await configureForSandbox(stack, sb);
-    }, 120_000);
-
-    afterAll(async () => {
-        try {
-            await stack?.destroy({ onOutput: () => undefined });
-        } finally {
-            await cleanup?.();
-        }
-    }, 300_000);
+    const t = sandboxStack("security");
 
     it("canaries: no token, API key or SSH key plaintext in state, output, command lines, history or any host file", async () => {
         const [good, rotated, bad, apiKey] = [`ghp_canaryA${rand()}`, `ghp_canaryB${rand()}`, `ghp_canaryC${rand()}`, `sk-canary${rand()}`];
-        await control(sb, "/_control/tokens", { [good]: sb.githubLogin, [rotated]: sb.githubLogin });
-        const keyLines = fs.readFileSync(sb.keyFile, "utf8").split("\n").filter((l) => l.length > 40 && !l.startsWith("-----"));
+        await control(t.sb, "/_control/tokens", { [good]: t.sb.githubLogin, [rotated]: t.sb.githubLogin });
+        // The first two base64 lines of every OpenSSH key are the same header: only the rest is this key's.
+        const keyLines = fs.readFileSync(t.sb.keyFile, "utf8").split("\n").filter((l) => l.length > 40 && !l.startsWith("-----")).slice(2);
         const needles = [good, rotated, bad, apiKey, ...keyLines];
         const engine = collector();
         const watch = watchCommandLines(needles);
         let outputs = "";
         let cmdlineHits: string[] = [];
         try {
-            await setSecret(stack, "githubToken", good);
-            await setSecret(stack, "openaiApiKey", apiKey);
-            await stack.up({ onOutput: engine.onOutput, diff: true });
-            await setSecret(stack, "githubToken", rotated);
-            await stack.preview({ onOutput: engine.onOutput, diff: true });
-            await stack.up({ onOutput: engine.onOutput, diff: true });
+            await setSecret(t.stack, "githubToken", good);
+            await setSecret(t.stack, "openaiApiKey", apiKey);
+            await t.stack.up({ onOutput: engine.onOutput, diff: true });
+            await setSecret(t.stack, "githubToken", rotated);
+            await t.stack.preview({ onOutput: engine.onOutput, diff: true });
+            await t.stack.up({ onOutput: engine.onOutput, diff: true });
             expect(fs.readFileSync(TOKEN_FILE, "utf8")).toBe(rotated);
-            outputs = pulumiCli(stack, ["stack", "output", "--json"]);
-            await setSecret(stack, "githubToken", bad);
-            const failed = await stack.up({ onOutput: engine.onOutput, diff: true }).then(() => "", errorText);
+            outputs = pulumiCli(t.stack, ["stack", "output", "--json"]);
+            await setSecret(t.stack, "githubToken", bad);
+            const failed = (await upError(t.stack, { onOutput: engine.onOutput, diff: true })) ?? "";
             engine.onOutput(failed);
             expect(failed).toContain("github-identity");
             expect(fs.readFileSync(TOKEN_FILE, "utf8")).toBe(rotated);
-            await stack.destroy({ onOutput: engine.onOutput });
+            await t.stack.destroy({ onOutput: engine.onOutput });
         } finally {
             cmdlineHits = watch.stop();
         }
@@ -101,13 +83,13 @@ describe("security on the sandbox host", () => {
         }
         found.push(...cmdlineHits.map((h) => `command line: ${h}`));
         // State, backups and history of the file backend, and the stack files, live in the project copy.
-        found.push(...filesContaining(needles, [dir], [path.join(dir, "node_modules")]).map((f) => `stack file: ${f}`));
+        found.push(...filesContaining(needles, [t.dir], [path.join(t.dir, "node_modules")]).map((f) => `stack file: ${f}`));
         // Every other file on the host: homes (shell history, workspace), temp, /var (logs, docker), /etc, /run.
-        found.push(
-            ...filesContaining(needles, ["/home", "/root", "/tmp", "/var", "/etc", "/run", "/opt", "/srv"], [dir, sb.keyFile, "/var/cache/github-flows-host"]).map(
-                (f) => `host file: ${f}`,
-            ),
-        );
+        // The one exception is by design: `codex login --with-api-key` keeps the API key in the Codex auth state.
+        const roots = ["/home", "/root", "/tmp", "/var", "/etc", "/run", "/opt", "/srv"];
+        const skip = [t.dir, t.sb.keyFile, "/var/cache/github-flows-host"];
+        found.push(...filesContaining(needles.filter((n) => n !== apiKey), roots, skip).map((f) => `host file: ${f}`));
+        found.push(...filesContaining([apiKey], roots, [...skip, `${SECRETS}/codex`]).map((f) => `host file (API key): ${f}`));
         console.log(`canary matches: ${found.length}${found.length ? `\n  ${found.join("\n  ")}` : ""}`);
         expect(found).toEqual([]);
         expect(fs.existsSync(TOKEN_FILE)).toBe(false);
@@ -115,31 +97,31 @@ describe("security on the sandbox host", () => {
 
     it("bad config fails before any host is touched, naming the key", async () => {
         resetHost();
-        const before = acceptedSessions(sb);
-        await setSecret(stack, "githubToken", sb.validToken);
-        await setPlain(stack, "hosts", [{ name: "sandbox", address: sb.host, port: 70000, user: sb.sshUser, hostKey: sb.hostKey }]);
-        const err = await stack.up({ onOutput: () => undefined }).then(() => "", errorText);
+        const before = acceptedSessions(t.sb);
+        await setSecret(t.stack, "githubToken", t.sb.validToken);
+        await setPlain(t.stack, "hosts", [{ name: "sandbox", address: t.sb.host, port: 70000, user: t.sb.sshUser, hostKey: t.sb.hostKey }]);
+        const err = (await upError(t.stack)) ?? "";
         expect(err).toMatch(/github-flows-host:hosts\[0\]\.port: must be a port number 1-65535|hosts/);
-        await configureForSandbox(stack, sb);
-        pulumiCli(stack, ["config", "set", "openaiApiKey", "sk-plaintext-should-be-refused"]);
-        const err2 = await stack.up({ onOutput: () => undefined }).then(() => "", errorText);
+        await configureForSandbox(t.stack, t.sb);
+        pulumiCli(t.stack, ["config", "set", "openaiApiKey", "sk-plaintext-should-be-refused"]);
+        const err2 = (await upError(t.stack)) ?? "";
         expect(err2).toContain("github-flows-host:openaiApiKey: must be stored encrypted");
         expect(err2).not.toContain("sk-plaintext-should-be-refused");
-        pulumiCli(stack, ["config", "rm", "openaiApiKey"]);
-        expect(acceptedSessions(sb)).toBe(before);
+        pulumiCli(t.stack, ["config", "rm", "openaiApiKey"]);
+        expect(acceptedSessions(t.sb)).toBe(before);
         expect(fs.existsSync(SECRETS)).toBe(false);
     }, 300_000);
 
     it("a host presenting another key is refused before any command runs, showing both fingerprints", async () => {
-        const before = acceptedSessions(sb);
+        const before = acceptedSessions(t.sb);
         const other = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK06mA3OF+fsL9FXN6BK6CE3D2nyaoL5+yUip4F0pdMD";
-        await setPlain(stack, "hosts", [{ name: "sandbox", address: sb.host, port: sb.port, user: sb.sshUser, hostKey: other }]);
-        const r = await timed(() => stack.up({ onOutput: () => undefined }));
+        await setPlain(t.stack, "hosts", [{ name: "sandbox", address: t.sb.host, port: t.sb.port, user: t.sb.sshUser, hostKey: other }]);
+        const r = await timed(() => t.stack.up({ onOutput: () => undefined }));
         expect(r.error).toMatch(/host key mismatch for user@127\.0\.0\.1:\d+: expected SHA256:\S+, presented SHA256:\S+/);
         expect(r.ms).toBeLessThan(120_000);
-        expect(acceptedSessions(sb)).toBe(before);
+        expect(acceptedSessions(t.sb)).toBe(before);
         expect(fs.existsSync(SECRETS)).toBe(false);
-        await configureForSandbox(stack, sb);
+        await configureForSandbox(t.stack, t.sb);
     }, 300_000);
 
     describe("through a bastion (a second sshd)", () => {
@@ -155,8 +137,8 @@ describe("security on the sandbox host", () => {
                 path.join(d, "sshd_config"),
                 [
                     `Port ${port}`, "ListenAddress 127.0.0.1", `HostKey ${path.join(d, "host")}`, `PidFile ${path.join(d, "pid")}`,
-                    `AuthorizedKeysFile ${path.join(sb.stateDir, "authorized_keys")}/%u`, "PasswordAuthentication no", "KbdInteractiveAuthentication no",
-                    "UsePAM no", `AllowUsers ${sb.sshUser}`, "AllowTcpForwarding yes", `PermitOpen ${sb.host}:${sb.port}`, "LogLevel VERBOSE", "",
+                    `AuthorizedKeysFile ${path.join(t.sb.stateDir, "authorized_keys")}/%u`, "PasswordAuthentication no", "KbdInteractiveAuthentication no",
+                    "UsePAM no", `AllowUsers ${t.sb.sshUser}`, "AllowTcpForwarding yes", `PermitOpen ${t.sb.host}:${t.sb.port}`, "LogLevel VERBOSE", "",
                 ].join("\n"),
             );
             bastion = spawn("/usr/sbin/sshd", ["-D", "-f", path.join(d, "sshd_config"), "-E", path.join(d, "log")], { stdio: "ignore" });
@@ -167,22 +149,22 @@ describe("security on the sandbox host", () => {
             bastion?.kill();
         });
 
-        const hostVia = (key: string) => [{ name: "sandbox", address: sb.host, port: sb.port, user: sb.sshUser, hostKey: sb.hostKey, proxy: { address: "127.0.0.1", port, user: sb.sshUser, hostKey: key } }];
+        const hostVia = (key: string) => [{ name: "sandbox", address: t.sb.host, port: t.sb.port, user: t.sb.sshUser, hostKey: t.sb.hostKey, proxy: { address: "127.0.0.1", port, user: t.sb.sshUser, hostKey: key } }];
 
         it("provisions the host through the pinned bastion", async () => {
-            await setPlain(stack, "hosts", hostVia(bastionKey));
-            const res = await stack.up({ onOutput: () => undefined });
-            expect(res.summary.result).toBe("succeeded");
-            expect(fs.readFileSync(TOKEN_FILE, "utf8")).toBe(sb.validToken);
+            await setSecret(t.stack, "openaiApiKey", "sk-sandbox-bastion-0001");
+            await setPlain(t.stack, "hosts", hostVia(bastionKey));
+            await upOk(t.stack);
+            expect(fs.readFileSync(TOKEN_FILE, "utf8")).toBe(t.sb.validToken);
         }, 300_000);
 
         it("a bastion presenting another key is refused", async () => {
-            await stack.destroy({ onOutput: () => undefined });
-            await setPlain(stack, "hosts", hostVia(sb.hostKey));
-            const err = await stack.up({ onOutput: () => undefined }).then(() => "", errorText);
-            expect(err).toMatch(new RegExp(`host key mismatch for ${sb.sshUser}@127\\.0\\.0\\.1:${port}: expected SHA256:\\S+, presented SHA256:\\S+`));
+            await t.stack.destroy({ onOutput: () => undefined });
+            await setPlain(t.stack, "hosts", hostVia(t.sb.hostKey));
+            const err = (await upError(t.stack)) ?? "";
+            expect(err).toMatch(new RegExp(`host key mismatch for ${t.sb.sshUser}@127\\.0\\.0\\.1:${port}: expected SHA256:\\S+, presented SHA256:\\S+`));
             expect(fs.existsSync(TOKEN_FILE)).toBe(false);
-            await configureForSandbox(stack, sb);
+            await configureForSandbox(t.stack, t.sb);
         }, 300_000);
     });
 });
