@@ -1,30 +1,45 @@
 #!/usr/bin/env bash
 # The README's test command (`npm test`): does all set-up itself (packages, Pulumi toolchain, sandbox
 # host) and runs the unit tests, then the e2e suite on the real engine. Run as root on Debian 12.
+# Nothing is skipped: if the toolchain or the sandbox cannot start, this fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 phase() { printf '== test: %s (+%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
+reports=$(mktemp -d)
+trap 'rm -rf "$reports"' EXIT
 
 phase "node dependencies"
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
+
+phase "Pulumi toolchain, in the background (cold: minutes; cached in \${GFH_CACHE:-/var/cache/github-flows-host})"
+bash scripts/toolchain.sh >"$reports/toolchain.out" 2>"$reports/toolchain.log" &
+toolchain=$!
 
 phase "type check"
 npx tsc --noEmit -p .
 
 phase "unit tests"
-npx vitest run test/unit
-
-phase "Pulumi toolchain (cold builds take minutes; cached in \${GFH_CACHE:-/var/cache/github-flows-host})"
-bin=$(bash scripts/toolchain.sh | tail -n 1)
-[ -x "$bin/pulumi" ] || { echo "test: toolchain did not produce $bin/pulumi" >&2; exit 1; }
-export PATH="$bin:$PATH"
+npx vitest run test/unit --reporter=default --reporter=json --outputFile.json="$reports/unit.json"
 
 phase "sandbox host"
 bash scripts/sandbox.sh up
 
+phase "waiting for the Pulumi toolchain"
+if ! wait "$toolchain"; then cat "$reports/toolchain.log" >&2; echo "test: the Pulumi toolchain could not be built" >&2; exit 1; fi
+cat "$reports/toolchain.log"
+bin=$(tail -n 1 "$reports/toolchain.out")
+[ -x "$bin/pulumi" ] || { echo "test: toolchain did not produce $bin/pulumi" >&2; exit 1; }
+export PATH="$bin:$PATH"
+
 phase "e2e tests (real engine against the sandbox host)"
 # Every e2e file drives the same sandbox host, so files run one after another.
-npx vitest run test/e2e --no-file-parallelism
+npx vitest run test/e2e --no-file-parallelism --reporter=default --reporter=json --outputFile.json="$reports/e2e.json"
 
 phase "done"
+node -e '
+  const rs = process.argv.slice(1).map((f) => require(f));
+  const n = (k) => rs.reduce((a, r) => a + r[k], 0);
+  if (n("numTotalTests") === 0) { console.error("test: no test ran"); process.exit(1); }
+  console.log(`${n("numPassedTests")} passed, ${n("numFailedTests")} failed, ${n("numPendingTests")} skipped`);
+' "$reports/unit.json" "$reports/e2e.json"
