@@ -17,7 +17,7 @@ bash scripts/toolchain.sh >"$reports/toolchain.out" 2>"$reports/toolchain.log" &
 toolchain=$!
 
 phase "type check"
-npx tsc --noEmit -p .
+npx tsc --noEmit -p tsconfig.check.json
 
 phase "unit tests"
 npx vitest run test/unit --reporter=default --reporter=json --outputFile.json="$reports/unit.json"
