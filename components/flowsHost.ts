@@ -70,7 +70,7 @@ export class FlowsHost extends pulumi.ComponentResource {
         );
         const profiles = new AgentProfiles(
             name,
-            { connection, base: { ...c, image: c.image }, repositories: c.repositories, prompt: args.prompt, install: c.installProfiles },
+            { connection, base: c, repositories: c.repositories, prompt: args.prompt, install: c.installProfiles },
             { parent: this, dependsOn: [verification] },
         );
 
