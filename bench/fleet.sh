@@ -34,11 +34,12 @@ fleet_up() { # fleet_up N
   for i in $(seq 1 "$n"); do fleet_host_up "$i"; done
   FLEET_N="$n"
   # Layers into every daemon (in parallel), kept under $KEEP_TAG.
-  local t0; t0=$(now)
+  local t0 pids=() p; t0=$(now)
   for i in $(seq 1 "$n"); do
     in_host "$i" sh -c "docker pull -q $GFH_SANDBOX_IMAGE_REF >/dev/null && docker tag $GFH_SANDBOX_IMAGE_REF $KEEP_TAG && docker rmi $GFH_SANDBOX_IMAGE_REF >/dev/null" &
+    pids+=($!)
   done
-  wait
+  for p in "${pids[@]}"; do wait "$p" || die "fleet: pulling the image into a host's dockerd failed"; done
   say "fleet: image layers in $n daemon(s) in $(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }') s; disk $(du -sh "$FLEET" | cut -f1)"
 }
 
@@ -59,8 +60,8 @@ fleet_host_up() {
   local tries=0
   until in_host "$i" test -d /run/sshd 2>/dev/null; do ((++tries < 50)) || die "fleet h$i: namespace did not come up"; sleep 0.1; done
   # the holder pid is the sleep itself (setsid, nohup, nsenter and unshare exec), which holds the mount namespace
-  in_host "$i" sh -c "socat TCP-LISTEN:80,bind=127.0.0.1,fork,reuseaddr TCP:10.77.0.1:80 </dev/null >/dev/null 2>&1 & echo \$! >/run/socat80.pid
-                       socat TCP-LISTEN:5000,bind=127.0.0.1,fork,reuseaddr TCP:10.77.0.1:5000 </dev/null >/dev/null 2>&1 & echo \$! >/run/socat5000.pid"
+  in_host "$i" sh -c "setsid socat TCP-LISTEN:80,bind=127.0.0.1,fork,reuseaddr TCP:10.77.0.1:80 </dev/null >/dev/null 2>&1 &
+                       setsid socat TCP-LISTEN:5000,bind=127.0.0.1,fork,reuseaddr TCP:10.77.0.1:5000 </dev/null >/dev/null 2>&1 &"
   in_host "$i" sh -c "setsid nohup dockerd --data-root '$h/docker' --exec-root /run/docker --pidfile /run/docker.pid -H unix:///run/docker.sock \
       --iptables=false --ip-masq=false --bridge=none --storage-driver=overlay2 --group docker </dev/null >>'$h/dockerd.log' 2>&1 &"
   cat >"$h/sshd_config" <<EOF
@@ -106,7 +107,6 @@ fleet_target() { # fleet_target N: the target functions of run.sh for the fleet
       runuser -u user -- mkdir -p "$FLEET/h$i/home/user/.secrets"
       tar -C "$FLEET/h$i/home/user/.secrets" -xpf "$BENCH_TMP/codex.tar"
     done
-    curl -fsS -m 2 -X POST -o /dev/null "$GFH_SANDBOX_CONTROL_URL/_control/reset" || true
   }
   target_drift() { local i; for i in $(seq 1 "$FLEET_N"); do chmod 644 "$FLEET/h$i/home/user/.secrets/gh-token"; done; }
   target_mode() { local i; for i in $(seq 1 "$FLEET_N"); do stat -c %a "$FLEET/h$i/home/user/.secrets/gh-token"; done | sort -u | tr '\n' ' '; }
@@ -122,17 +122,19 @@ stop_pid() { # stop_pid PID: TERM, wait up to 15 s, KILL
 
 fleet_down() {
   [[ -d "$FLEET" ]] || return 0
-  local h i p
+  local h i p pids
   for h in "$FLEET"/h*; do
     [[ -d "$h" ]] || continue
     i="${h##*/h}"
-    if [[ -s "$h/holder.pid" ]] && kill -0 "$(cat "$h/holder.pid")" 2>/dev/null; then
-      for p in docker.pid sshd.pid socat80.pid socat5000.pid; do
-        stop_pid "$(in_host "$i" cat "/run/$p" 2>/dev/null || true)"
-      done
-      stop_pid "$(cat "$h/holder.pid")"
+    if ip netns list | grep -qw "gfhb$i"; then
+      # dockerd first (it stops containerd and unmounts its layers), then every process left in the
+      # host's network namespace: all of them were started by fleet_host_up.
+      [[ -s "$h/holder.pid" ]] && kill -0 "$(cat "$h/holder.pid")" 2>/dev/null && stop_pid "$(in_host "$i" cat /run/docker.pid 2>/dev/null || true)"
+      pids="$(ip netns pids "gfhb$i" 2>/dev/null || true)"
+      for p in $pids; do kill -TERM "$p" 2>/dev/null || true; done
+      for p in $pids; do stop_pid "$p"; done
+      ip netns del "gfhb$i" 2>/dev/null || true
     fi
-    ip netns del "gfhb$i" 2>/dev/null || true
     ip link del "gfhb$i" 2>/dev/null || true
   done
   for p in socat80 socat5000; do [[ -s "$FLEET/$p.pid" ]] && stop_pid "$(cat "$FLEET/$p.pid")"; rm -f "$FLEET/$p.pid"; done

@@ -11,7 +11,9 @@
 #                                        hosts (bench/fleet.sh); "" = only the default sandbox host
 #   BENCH_ANSIBLE_PIPELINING (False)     Ansible's ssh pipelining (off by default in Ansible)
 #   BENCH_TRANSPILE_ONLY ("")            set PULUMI_NODEJS_TRANSPILE_ONLY for the pulumi runs
+#   BENCH_SKIP_DEFAULT ("")              1 = skip the default sandbox host (fleet only; the default host is untouched)
 # Writes bench/results/<UTC timestamp>.{md,json} and bench/results/latest.md (kept in git; the others are ignored).
+# Where pulumi spends its time: bench/profile.sh.
 set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$BENCH_DIR/.." && pwd)"
@@ -54,9 +56,8 @@ trap cleanup EXIT
 
 # Codex auth state, seeded once (the same for both tools), restored after every reset: neither tool logs in.
 say "Codex auth state (seed-codex once, restored before every fresh run)"
-bash "$REPO/scripts/sandbox.sh" reset-host >/dev/null
-bash "$REPO/scripts/sandbox.sh" seed-codex /home/user/.secrets/codex >/dev/null
-tar -C /home/user/.secrets -cpf "$BENCH_TMP/codex.tar" codex
+bash "$REPO/scripts/sandbox.sh" seed-codex "$BENCH_TMP/seed/codex" >/dev/null
+tar -C "$BENCH_TMP/seed" -cpf "$BENCH_TMP/codex.tar" codex
 
 # ------------------------------------------------------------------------------ target: default host
 # A target defines: TARGET_HOSTS (count), HOSTS_JSON, INVENTORY, KNOWN_HOSTS, SSHD_LOGS, target_reset, target_drift.
@@ -153,8 +154,12 @@ run_target() {
   for s in $SCENARIOS; do say "scenario $s ($TARGET_HOSTS host(s), $REPS reps)"; "run_$s"; done
 }
 
-default_target
-run_target
+if [[ "${BENCH_SKIP_DEFAULT:-}" != 1 ]]; then
+  default_target
+  run_target
+  # Leave the default host as the sandbox leaves it: fresh.
+  bash "$REPO/scripts/sandbox.sh" reset-host >/dev/null
+fi
 if [[ -n "${BENCH_FLEET:-}" ]]; then
   source "$BENCH_DIR/fleet.sh"
   for n in $BENCH_FLEET; do
@@ -163,10 +168,7 @@ if [[ -n "${BENCH_FLEET:-}" ]]; then
     run_target
     fleet_down
   done
-  default_target
 fi
-# Leave the default host as the sandbox leaves it: fresh.
-bash "$REPO/scripts/sandbox.sh" reset-host >/dev/null
 
 mkdir -p "$BENCH_DIR/results"
 BENCH_ENV="$(printf 'pulumi %s, ansible-core %s, node %s, %s CPUs, reps %s, ansible pipelining %s, transpile-only %s' \

@@ -31,6 +31,8 @@ cat "$reports/toolchain.log"
 bin=$(tail -n 1 "$reports/toolchain.out")
 [ -x "$bin/pulumi" ] || { echo "test: toolchain did not produce $bin/pulumi" >&2; exit 1; }
 export PATH="$bin:$PATH"
+# Offline: no plugin downloads or update checks (each would cost seconds of retries).
+export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 
 phase "e2e tests (real engine against the sandbox host)"
 # Every e2e file drives the same sandbox host, so files run one after another.

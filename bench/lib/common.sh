@@ -11,7 +11,8 @@ pulumi_setup() { # pulumi_setup DIR HOSTS_JSON
   mkdir -p "$dir/.state"
   for f in Pulumi.yaml package.json tsconfig.json index.ts components lib providers prompts; do cp -a "$REPO/$f" "$dir/"; done
   ln -s "$REPO/node_modules" "$dir/node_modules"
-  pulumi_cli "$dir" stack init bench >/dev/null
+  (cd "$dir" && PULUMI_BACKEND_URL="file://$dir/.state" PULUMI_CONFIG_PASSPHRASE=bench-passphrase PULUMI_SKIP_UPDATE_CHECK=true \
+    pulumi stack init bench --non-interactive >/dev/null)
   local k v
   while IFS='=' read -r k v; do
     pulumi_cli "$dir" config set-all --json "$(node -e 'const [k, v] = process.argv.slice(1); console.log(JSON.stringify({ [`github-flows-host:${k}`]: { value: v, objectValue: JSON.parse(v), secret: false } }))' "$k" "$v")" >/dev/null
@@ -24,7 +25,7 @@ EOF
   pulumi_cli "$dir" config set imagePullFrom "$GFH_SANDBOX_IMAGE_REF"
   pulumi_cli "$dir" config set imageSource ssh-pull
   pulumi_cli "$dir" config set remoteCommands ssh2
-  pulumi_cli "$dir" config set --secret sshPrivateKey <"$GFH_SANDBOX_KEY_FILE"
+  pulumi_cli "$dir" config set --secret sshPrivateKey <"$GFH_SANDBOX_KEY_FILE" >/dev/null
   pulumi_set_token "$dir" "$GFH_SANDBOX_VALID_TOKEN"
   # An empty stack to go back to before each fresh-provision run (config stays in Pulumi.bench.yaml).
   cp -a "$dir/.state" "$dir/.state.empty"
