@@ -114,30 +114,30 @@ const token = z
     .refine((t) => !/[\s\u0000-\u001f\u007f]/.test(t), "must not contain whitespace or control characters");
 
 const baseSchema = z.strictObject({
-        hosts: z.array(hostSchema).min(1, "needs at least one host"),
-        sshPrivateKey: z
-            .string()
-            .refine((k) => /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(k), "must be a PEM/OpenSSH private key"),
-        runtimeUser: unixUser.default("user"),
-        appDir: unsetIfEmpty(absPath),
-        workspaceDir: unsetIfEmpty(absPath),
-        secretsDir: unsetIfEmpty(absPath),
-        tokenFile: unsetIfEmpty(absPath),
-        codexDir: unsetIfEmpty(absPath),
-        image: imageRef.default("github-flows-agent-codex:latest"),
-        imagePullFrom: unsetIfEmpty(imageRef),
-        imageSource: z.enum(["docker-provider", "ssh-pull"]).default("docker-provider"),
-        remoteCommands: z.enum(["pulumi-command", "ssh2"]).default("pulumi-command"),
-        githubToken: token,
-        openaiApiKey: unsetIfEmpty(token),
-        repositories: z.array(repository).min(1, "needs at least one 'owner/name'"),
-        githubHost: z
-            .string()
-            .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$/, "must be a host name such as 'github.com'")
-            .default("github.com"),
-        checkDockerArgs: z.array(z.string().min(1)).default([]),
-        installProfiles: z.boolean().default(true),
-        profile: profileSchema,
+    hosts: z.array(hostSchema).min(1, "needs at least one host"),
+    sshPrivateKey: z
+        .string()
+        .refine((k) => /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(k), "must be a PEM/OpenSSH private key"),
+    runtimeUser: unixUser.default("user"),
+    appDir: unsetIfEmpty(absPath),
+    workspaceDir: unsetIfEmpty(absPath),
+    secretsDir: unsetIfEmpty(absPath),
+    tokenFile: unsetIfEmpty(absPath),
+    codexDir: unsetIfEmpty(absPath),
+    image: imageRef.default("github-flows-agent-codex:latest"),
+    imagePullFrom: unsetIfEmpty(imageRef),
+    imageSource: z.enum(["docker-provider", "ssh-pull"]).default("docker-provider"),
+    remoteCommands: z.enum(["pulumi-command", "ssh2"]).default("pulumi-command"),
+    githubToken: token,
+    openaiApiKey: unsetIfEmpty(token),
+    repositories: z.array(repository).min(1, "needs at least one 'owner/name'"),
+    githubHost: z
+        .string()
+        .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$/, "must be a host name such as 'github.com'")
+        .default("github.com"),
+    checkDockerArgs: z.array(z.string().min(1)).default([]),
+    installProfiles: z.boolean().default(true),
+    profile: profileSchema,
 });
 
 export const configSchema = baseSchema
