@@ -47,4 +47,10 @@ say "pulumi up"
 pulumi up --yes --skip-preview "$@"
 
 say "outputs"
-pulumi stack output --json
+pulumi stack output --json | tee "$state/outputs.json"
+# The profiles once more as GitHub Flows reads them (the JSON above holds them as strings).
+node -e '
+  const hosts = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).hosts;
+  for (const [host, h] of Object.entries(hosts))
+    for (const [repo, text] of Object.entries(h.profiles)) process.stdout.write(`\n# ${host}: ${repo}\n${text}`);
+' "$state/outputs.json"
