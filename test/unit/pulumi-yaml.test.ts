@@ -45,3 +45,17 @@ describe("Pulumi.yaml and the config schema agree", () => {
         expect(project.options?.refresh).toBe("always");
     });
 });
+
+describe("Pulumi.prod.yaml", () => {
+    it("is a valid stack: every non-secret key, accepted by the schema once the secrets are set", () => {
+        const prod = yaml.load(fs.readFileSync(path.join(__dirname, "../../Pulumi.prod.yaml"), "utf8")) as { config: Record<string, unknown> };
+        const prefix = `${project.name}:`;
+        const raw = Object.fromEntries(Object.entries(prod.config).map(([k, v]) => [k.slice(prefix.length), v]));
+        const secrets = Object.keys(project.config).filter((k) => project.config[k].secret || k === "openaiApiKey");
+        expect(Object.keys(raw).sort()).toEqual(schemaKeys.filter((k) => !secrets.includes(k)));
+        const fixtures = rawConfig();
+        const cfg = parseConfig({ ...raw, sshPrivateKey: fixtures.sshPrivateKey, githubToken: fixtures.githubToken });
+        expect(cfg.hosts.map((h) => h.name)).toEqual(["flows-1", "flows-2"]);
+        expect(fs.existsSync(path.join(__dirname, "../..", cfg.profile.promptFile))).toBe(true);
+    });
+});
