@@ -65,7 +65,7 @@ export class FlowsHost extends pulumi.ComponentResource {
         );
         const token = new GithubTokenFile(
             name,
-            { connection, runtimeUser: c.runtimeUser, tokenFile: c.tokenFile, token: args.githubToken },
+            { connection, runtimeUser: c.runtimeUser, tokenFile: c.tokenFile, token: args.githubToken, fingerprint },
             { parent: this, dependsOn: [verification] },
         );
         const profiles = new AgentProfiles(

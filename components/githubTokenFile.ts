@@ -9,6 +9,8 @@ export interface GithubTokenFileArgs {
     tokenFile: string;
     /** The raw token (secret), line endings already trimmed by config validation. */
     token: pulumi.Input<string>;
+    /** `tokenFingerprint(token)`, computed once by the caller, which also needs it before the file exists. */
+    fingerprint: pulumi.Input<string>;
 }
 
 /** The GitHub token file: 0600, owned by the runtime user, the raw token without a line ending. */
@@ -25,7 +27,7 @@ export class GithubTokenFile extends pulumi.ComponentResource {
             { connection: args.connection, path: args.tokenFile, owner: args.runtimeUser, mode: "600", content: pulumi.secret(args.token) },
             { parent: this },
         );
-        this.fingerprint = pulumi.unsecret(pulumi.output(args.token).apply(tokenFingerprint));
+        this.fingerprint = pulumi.output(args.fingerprint);
         this.registerOutputs({ fingerprint: this.fingerprint });
     }
 }

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { inspectImageScript, pullImageScript } from "../lib/shell";
 import { run, SshTarget } from "../lib/ssh";
-import { ConnectionInput, SECRET_OUTPUTS } from "./connection";
+import { ConnectionInput, sameHost, SECRET_OUTPUTS } from "./connection";
 
 export interface PulledImageArgs {
     connection: ConnectionInput;
@@ -32,7 +32,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
         return out === "absent" ? { id: "", props } : { id, props: { ...props, imageId: out } };
     },
     async diff(_id: string, olds: State, news: State) {
-        const replaces = olds.connection.host !== news.connection.host || olds.connection.port !== news.connection.port ? ["connection"] : [];
+        const replaces = sameHost(olds.connection, news.connection) ? [] : ["connection"];
         return { changes: replaces.length > 0 || olds.from !== news.from || olds.image !== news.image, replaces };
     },
     async update(_id: string, _olds: State, news: State) {

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ensureDirectoryScript, removeEmptyDirectoryScript, statDirectoryScript } from "../lib/shell";
 import { run, SshTarget } from "../lib/ssh";
-import { ConnectionInput, SECRET_OUTPUTS } from "./connection";
+import { ConnectionInput, sameHost, SECRET_OUTPUTS } from "./connection";
 
 export interface RemoteDirectoryArgs {
     connection: ConnectionInput;
@@ -44,7 +44,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
         return seen ? { id, props: { ...props, ...seen } } : { id: "", props };
     },
     async diff(_id: string, olds: State, news: State) {
-        const replaces = olds.path !== news.path || olds.connection.host !== news.connection.host || olds.connection.port !== news.connection.port ? ["path"] : [];
+        const replaces = olds.path === news.path && sameHost(olds.connection, news.connection) ? [] : ["path"];
         const drift = (["owner", "mode", "removeOnDelete"] as const).filter((k) => olds[k] !== news[k]);
         return { changes: replaces.length > 0 || drift.length > 0, replaces, deleteBeforeReplace: false };
     },

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import crypto = require("crypto");
 import { removeFileScript, statFileScript, writeFileScript } from "../lib/shell";
 import { run, SshTarget } from "../lib/ssh";
-import { ConnectionInput, SECRET_OUTPUTS } from "./connection";
+import { ConnectionInput, sameHost, SECRET_OUTPUTS } from "./connection";
 
 export interface RemoteFileArgs {
     connection: ConnectionInput;
@@ -41,7 +41,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
         return m ? { id, props: { ...props, mode: m[1], owner: m[2], sha256: m[3] } } : { id: "", props };
     },
     async diff(_id: string, olds: State, news: State) {
-        const replaces = olds.path !== news.path || olds.connection.host !== news.connection.host || olds.connection.port !== news.connection.port ? ["path"] : [];
+        const replaces = olds.path === news.path && sameHost(olds.connection, news.connection) ? [] : ["path"];
         const changes = replaces.length > 0 || olds.owner !== news.owner || olds.mode !== news.mode || olds.sha256 !== sha256(news.content);
         return { changes, replaces, deleteBeforeReplace: false };
     },
