@@ -1,5 +1,4 @@
 import { ChildProcess, execFileSync, spawn } from "child_process";
-import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -7,44 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
     acceptedSessions, collector, configureForSandbox, control, onHost, pulumiCli, resetHost, sandboxStack, setPlain, setSecret, timed, upError, upOk,
 } from "./harness";
+import { filesContaining, rand, watchCommandLines } from "./canary";
 
 const SECRETS = "/home/user/.secrets";
 const TOKEN_FILE = `${SECRETS}/gh-token`;
-const rand = () => randomBytes(9).toString("hex");
-
-/** Polls every process's command line while a run goes on: a secret in argv shows up here. */
-function watchCommandLines(needles: string[]): { stop: () => string[] } {
-    const hits = new Set<string>();
-    const timer = setInterval(() => {
-        for (const pid of fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-            let cmd = "";
-            try {
-                cmd = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
-            } catch {
-                continue;
-            }
-            for (const n of needles) if (cmd.includes(n)) hits.add(`pid ${pid}: ${n.slice(0, 12)}...`);
-        }
-    }, 20);
-    return { stop: () => (clearInterval(timer), [...hits]) };
-}
-
-/** Files under `roots` holding any needle (text files only), except `exclude`. */
-function filesContaining(needles: string[], roots: string[], exclude: string[]): string[] {
-    const pat = path.join(os.tmpdir(), `gfh-needles-${rand()}`);
-    fs.writeFileSync(pat, needles.join("\n"), { mode: 0o600 });
-    try {
-        const out = execFileSync(
-            "bash",
-            ["-c", `grep -rIlF -f ${pat} --exclude-dir=proc --exclude-dir=sys ${roots.filter(fs.existsSync).join(" ")} 2>/dev/null || true`],
-            { encoding: "utf8", maxBuffer: 64 << 20 },
-        );
-        return out.split("\n").filter((f) => f && f !== pat && !exclude.some((e) => f === e || f.startsWith(`${e}/`)));
-    } finally {
-        fs.rmSync(pat, { force: true });
-    }
-}
-
 describe("security on the sandbox host", () => {
     const t = sandboxStack("security");
 
