@@ -32,21 +32,26 @@ async function apply(s: State): Promise<State> {
     return s;
 }
 
-/** Reads the host on refresh, so a changed mode or owner, or a deleted directory, shows in `pulumi preview`. */
-const provider: pulumi.dynamic.ResourceProvider = {
+/**
+ * Every diff reads the host, so a changed mode or owner, or a deleted directory, shows in `pulumi preview`
+ * without a refresh pass (`pulumi refresh` still works through `read`).
+ */
+const provider: pulumi.dynamic.ResourceProvider<State, State> = {
     async create(inputs: State) {
         const outs = await apply(inputs);
         return { id: `${inputs.connection.host}:${inputs.connection.port}:${inputs.path}`, outs };
     },
-    async read(id: string, props: State) {
+    async read(id: string, props?: State) {
+        if (!props) return { id, props };
         const seen = await observe(props);
         // An empty id tells the engine the directory is gone; the next `up` creates it again.
         return seen ? { id, props: { ...props, ...seen } } : { id: "", props };
     },
     async diff(_id: string, olds: State, news: State) {
-        const replaces = olds.path === news.path && sameHost(olds.connection, news.connection) ? [] : ["path"];
-        const drift = (["owner", "mode", "removeOnDelete"] as const).filter((k) => olds[k] !== news[k]);
-        return { changes: replaces.length > 0 || drift.length > 0, replaces, deleteBeforeReplace: false };
+        if (olds.path !== news.path || !sameHost(olds.connection, news.connection)) return { changes: true, replaces: ["path"], deleteBeforeReplace: false };
+        const seen = await observe(news);
+        const drift = !seen || seen.owner !== news.owner || seen.mode !== news.mode || olds.removeOnDelete !== news.removeOnDelete;
+        return { changes: drift, replaces: [], deleteBeforeReplace: false };
     },
     async update(_id: string, _olds: State, news: State) {
         return { outs: await apply(news) };

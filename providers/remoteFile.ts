@@ -31,19 +31,27 @@ async function write(s: State): Promise<State> {
     return { ...s, sha256: sha256(s.content) };
 }
 
-const provider: pulumi.dynamic.ResourceProvider = {
+async function observe(s: Pick<State, "connection" | "path">): Promise<Pick<State, "mode" | "owner" | "sha256"> | undefined> {
+    const out = (await run(s.connection, statFileScript(s.path), `reading ${s.path}`)).trim();
+    const m = /^present (\d+) (\S+) ([0-9a-f]{64}|unreadable)$/.exec(out);
+    return m ? { mode: m[1], owner: m[2], sha256: m[3] } : undefined;
+}
+
+/** Every diff reads the host (mode, owner, hash): drift shows in `pulumi preview` without a refresh pass. */
+const provider: pulumi.dynamic.ResourceProvider<State, State> = {
     async create(inputs: State) {
         return { id: `${inputs.connection.host}:${inputs.connection.port}:${inputs.path}`, outs: await write(inputs) };
     },
-    async read(id: string, props: State) {
-        const out = (await run(props.connection, statFileScript(props.path), `reading ${props.path}`)).trim();
-        const m = /^present (\d+) (\S+) ([0-9a-f]{64}|unreadable)$/.exec(out);
-        return m ? { id, props: { ...props, mode: m[1], owner: m[2], sha256: m[3] } } : { id: "", props };
+    async read(id: string, props?: State) {
+        if (!props) return { id, props };
+        const seen = await observe(props);
+        return seen ? { id, props: { ...props, ...seen } } : { id: "", props };
     },
     async diff(_id: string, olds: State, news: State) {
-        const replaces = olds.path === news.path && sameHost(olds.connection, news.connection) ? [] : ["path"];
-        const changes = replaces.length > 0 || olds.owner !== news.owner || olds.mode !== news.mode || olds.sha256 !== sha256(news.content);
-        return { changes, replaces, deleteBeforeReplace: false };
+        if (olds.path !== news.path || !sameHost(olds.connection, news.connection)) return { changes: true, replaces: ["path"], deleteBeforeReplace: false };
+        const seen = await observe(news);
+        const changes = !seen || seen.owner !== news.owner || seen.mode !== news.mode || seen.sha256 !== sha256(news.content);
+        return { changes, replaces: [], deleteBeforeReplace: false };
     },
     async update(_id: string, _olds: State, news: State) {
         return { outs: await write(news) };
@@ -53,7 +61,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
     },
 };
 
-/** A file written atomically (temp file + rename) with a fixed mode and owner, refreshed from the host. */
+/** A file written atomically (temp file + rename) with a fixed mode and owner; every diff reads it back from the host. */
 export class RemoteFile extends pulumi.dynamic.Resource {
     // `declare`: a plain field would be re-initialised to undefined after super() under ES2022 class-field semantics.
     /** sha256 (hex) of the bytes on the host: compare it, not the content, to see drift. */

@@ -121,7 +121,18 @@ export function pulumiCli(stack: Stack, args: string[], stdin?: string): string 
     return execFileSync("pulumi", [...args, "--stack", stack.name, "--non-interactive"], { cwd: e.dir, env: e.env, input: stdin ?? "", encoding: "utf8" });
 }
 
-/** Stack config for the sandbox host: the document's layout, ssh-pull and ssh2 (no docker/command plugins here). */
+/** The two ways to reach a host: the design card's providers (the defaults) and the plugin-free ssh2 path. */
+export const PATHS = {
+    /** `@pulumi/command` remote.Command and `@pulumi/docker` RemoteImage: what an operator gets. */
+    defaults: {},
+    /** `remoteCommands: ssh2`, `imageSource: ssh-pull`: everything over the stack's own SSH connection. */
+    ssh2: { imageSource: "ssh-pull", remoteCommands: "ssh2" },
+} as const;
+export type PathName = keyof typeof PATHS;
+
+const stackPath = new WeakMap<Stack, Record<string, unknown>>();
+
+/** Stack config for the sandbox host: the document's layout on the stack's path (the defaults unless chosen). */
 export async function configureForSandbox(stack: Stack, sb: Sandbox, extra: Record<string, unknown> = {}): Promise<void> {
     const plain: Record<string, unknown> = {
         hosts: [{ name: "sandbox", address: sb.host, port: sb.port, user: sb.sshUser, hostKey: sb.hostKey }],
@@ -129,9 +140,8 @@ export async function configureForSandbox(stack: Stack, sb: Sandbox, extra: Reco
         githubHost: sb.githubHost,
         image: "github-flows-agent-codex:latest",
         imagePullFrom: sb.imageRef,
-        imageSource: "ssh-pull",
-        remoteCommands: "ssh2",
         checkDockerArgs: ["--network", "host"],
+        ...(stackPath.get(stack) ?? {}),
         ...extra,
     };
     for (const [k, v] of Object.entries(plain)) await setPlain(stack, k, v);
@@ -147,13 +157,17 @@ export interface SandboxStack {
     cleanup: () => Promise<void>;
 }
 
-/** Registers hooks that reset the host and make stack `name` configured for the sandbox (then `prepare`), and destroy it afterwards. */
-export function sandboxStack(name: string, prepare?: (t: SandboxStack) => Promise<void>): SandboxStack {
+/**
+ * Registers hooks that reset the host and make stack `name` configured for the sandbox on path `via` (then
+ * `prepare`), and destroy it afterwards. Later `configureForSandbox` calls keep the stack on its path.
+ */
+export function sandboxStack(name: string, prepare?: (t: SandboxStack) => Promise<void>, via: PathName = "defaults"): SandboxStack {
     const t = {} as SandboxStack;
     beforeAll(async () => {
         t.sb = sandbox();
         resetHost();
         Object.assign(t, await newStack(name));
+        stackPath.set(t.stack, { ...PATHS[via] });
         await configureForSandbox(t.stack, t.sb);
         await prepare?.(t);
     }, 300_000);
@@ -239,7 +253,7 @@ export interface PlannedStep {
     diffs: string[];
 }
 
-/** Runs `preview` (which refreshes first, per Pulumi.yaml) and returns the steps that change something. */
+/** Runs `preview` (each resource reads the host in its diff) and returns the steps that change something, providers included. */
 export async function plannedChanges(stack: Stack): Promise<{ steps: PlannedStep[]; text: string }> {
     const steps: PlannedStep[] = [];
     const out = collector();
@@ -248,9 +262,10 @@ export async function plannedChanges(stack: Stack): Promise<{ steps: PlannedStep
         onOutput: out.onOutput,
         onEvent: (e) => {
             const m = e.resourcePreEvent?.metadata;
-            // A replacement also reports its create-replacement/delete-replaced halves; providers are not host state.
+            // A replacement also reports its create-replacement/delete-replaced halves. A provider that changes
+            // on a clean host (e.g. options naming a file of the run) counts: it is not "no changes".
             if (!m || ["same", "read", "refresh", "create-replacement", "delete-replaced"].includes(m.op)) return;
-            if (m.type === "pulumi:pulumi:Stack" || m.type.startsWith("pulumi:providers:")) return;
+            if (m.type === "pulumi:pulumi:Stack") return;
             steps.push({ op: m.op, name: m.urn.split("::").pop() ?? m.urn, type: m.type, diffs: m.diffs ?? [] });
         },
     });

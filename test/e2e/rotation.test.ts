@@ -1,18 +1,18 @@
 import * as fs from "fs";
 import { describe, expect, it } from "vitest";
 import { tokenFingerprint } from "../../components/githubTokenFile";
-import { killPulumi, onHost, plannedChanges, sandboxStack, setSecret, stepNames, upError, upOk } from "./harness";
+import { killPulumi, onHost, PathName, PATHS, plannedChanges, sandboxStack, setSecret, stepNames, upError, upOk } from "./harness";
 
 const SECRETS = "/home/user/.secrets";
 const TOKEN_FILE = `${SECRETS}/gh-token`;
 const stagingFiles = () => onHost(`ls -A ${SECRETS} | grep -c '^\\.gh-token\\.' || true`).trim();
 const outputsOf = (res: { outputs: Record<string, { value: unknown }> }) => (res.outputs.hosts.value as Record<string, Record<string, string>>).sandbox;
 
-describe("token rotation on the sandbox host", () => {
-    const t = sandboxStack("rotation", async ({ stack }) => {
+describe.each(Object.keys(PATHS) as PathName[])("token rotation on the sandbox host (%s)", (via) => {
+    const t = sandboxStack(`rotation-${via}`, async ({ stack }) => {
         await setSecret(stack, "openaiApiKey", "sk-sandbox-rotation-0001");
         await upOk(stack);
-    });
+    }, via);
 
     it("a new token: only the checks and the token file change, and the outputs follow", async () => {
         await setSecret(t.stack, "githubToken", t.sb.rotatedToken);
@@ -53,7 +53,7 @@ describe("token rotation on the sandbox host", () => {
         // Kill the engine once the new token is staged on the host (the checks are running on it).
         const deadline = Date.now() + 120_000;
         while (stagingFiles() === "0" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-        expect(killPulumi("up", "rotation")).toBeGreaterThan(0);
+        expect(killPulumi("up", `rotation-${via}`)).toBeGreaterThan(0);
         await run;
         const content = fs.readFileSync(TOKEN_FILE, "utf8");
         expect([t.sb.validToken, t.sb.rotatedToken]).toContain(content);

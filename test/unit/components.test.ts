@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FlowsHost } from "../../components";
@@ -15,11 +16,12 @@ const PROMPT = "Handle issue {{ISSUE_NUMBER}} in {{REPOSITORY}}.\n";
 
 /** What the mock engine saw: one entry per registered resource. */
 const registered: pulumi.runtime.MockResourceArgs[] = [];
-/** Private temp directories dockerSshOpts made (removed on process exit, which a test worker may not see). */
-const sshDirs = new Set<string>();
+// The docker-provider path starts an in-process ssh-agent under PULUMI_HOME: keep it out of the real home.
+const pulumiHome = fs.mkdtempSync(path.join(os.tmpdir(), "gfh-unit-home-"));
+process.env.PULUMI_HOME = pulumiHome;
 
 afterAll(() => {
-    for (const d of sshDirs) fs.rmSync(d, { recursive: true, force: true });
+    fs.rmSync(pulumiHome, { recursive: true, force: true });
 });
 
 beforeAll(async () => {
@@ -27,11 +29,6 @@ beforeAll(async () => {
         {
             newResource(a) {
                 registered.push(a);
-                if (a.type === "pulumi:providers:docker") {
-                    const opts = a.inputs.sshOpts;
-                    const list: string[] = JSON.parse(typeof opts === "string" ? opts : opts.value);
-                    sshDirs.add(path.dirname(list[list.indexOf("-i") + 1]));
-                }
                 const extra: Record<string, unknown> = {};
                 if (a.type === "command:remote:Command" || a.type === DYN("SshCommand")) extra.stdout = MOCK_STDOUT;
                 if (a.type === "docker:index/remoteImage:RemoteImage") Object.assign(extra, { imageId: "sha256:1111", repoDigest: `${a.inputs.name}@sha256:1111` });
@@ -156,6 +153,7 @@ describe("FlowsHost resource graph", () => {
             [DYN("RemoteDirectory")]: 2,
             [DYN("RemoteFile")]: 5,
             [DYN("CodexLogin")]: 1,
+            [DYN("ImagePresence")]: 1,
             "pulumi:providers:docker": 1,
             "docker:index/remoteImage:RemoteImage": 1,
             "command:remote:Command": 1,
@@ -197,6 +195,7 @@ describe("FlowsHost resource graph", () => {
             [COMP("AgentProfiles")]: COMP("FlowsHost"),
             [DYN("RemoteDirectory")]: COMP("CredentialDirectories"),
             [DYN("CodexLogin")]: COMP("CodexAuth"),
+            [DYN("ImagePresence")]: COMP("AgentImage"),
             "pulumi:providers:docker": COMP("AgentImage"),
             "docker:index/remoteImage:RemoteImage": COMP("AgentImage"),
             "command:remote:Command": COMP("Verification"),
@@ -233,14 +232,17 @@ describe("imageSource and remoteCommands", () => {
         const b = await build({ hosts: [host({ port: 2222 })] });
         const provider = b.one("pulumi:providers:docker", "web-1-docker");
         expect(provider.inputs.host).toBe("ssh://root@203.0.113.10:2222");
-        // Provider config reaches the engine JSON-encoded.
+        // Provider config reaches the engine JSON-encoded. It names no file of this run: the same on every run.
         const sshOpts: string[] = JSON.parse(provider.inputs.sshOpts);
-        expect(sshOpts).toEqual(expect.arrayContaining(["-o", "StrictHostKeyChecking=yes", "IdentitiesOnly=yes"]));
-        const knownHosts = sshOpts.find((o) => o.startsWith("UserKnownHostsFile="))!.slice("UserKnownHostsFile=".length);
-        expect(fs.readFileSync(knownHosts, "utf8")).toBe(`[203.0.113.10]:2222 ${b.config.hosts[0].hostKey}\n`);
-        expect(isSecretValue(provider.raw.host)).toBe(true);
-        expect(isSecretValue(provider.raw.sshOpts)).toBe(true);
+        expect(sshOpts).toEqual(expect.arrayContaining(["StrictHostKeyChecking=yes", "UserKnownHostsFile=none", "GlobalKnownHostsFile=none", "IdentityFile=none"]));
+        expect(sshOpts).toContain(`KnownHostsCommand=/bin/echo [203.0.113.10]:2222 ${b.config.hosts[0].hostKey}`);
+        const agent = sshOpts.find((o) => o.startsWith("IdentityAgent="))!.slice("IdentityAgent=".length);
+        expect(agent.startsWith(path.join(pulumiHome, "github-flows-host", "agent"))).toBe(true);
+        expect(fs.statSync(agent).isSocket()).toBe(true);
+        expect(provider.inputs.disableDockerDaemonCheck).toBe("true"); // provider config is JSON text
         expect(JSON.stringify(provider.inputs)).not.toContain(PRIVATE_KEY_BODY);
+        const again = await build({ hosts: [host({ port: 2222 })] });
+        expect(again.one("pulumi:providers:docker", "web-1-docker").inputs.sshOpts).toBe(provider.inputs.sshOpts);
         expect(b.one("docker:index/remoteImage:RemoteImage", "web-1-image").opts.provider).toBe(provider.resource);
         expect(b.of("docker:index/tag:Tag")).toEqual([]);
         expect(b.of(DYN("PulledImage"))).toEqual([]);

@@ -1,0 +1,69 @@
+import type { SshEndpoint, SshTarget } from "./ssh";
+import { quoteAll } from "./shell";
+
+/**
+ * OpenSSH client options for the `ssh` that the docker provider runs (`ssh://` hosts). They name no
+ * file of a run: the pinned host key travels as text (`KnownHostsCommand`), the private key comes from
+ * this program's in-process agent at a stable socket path. So the options are the same on every run
+ * (a clean host shows no changes) and nothing secret outlives the run.
+ */
+
+/** Host key algorithms that can prove the pinned key, and nothing else (no fallback to another key type). */
+export function hostKeyAlgorithms(hostKey: string): string {
+    const type = hostKey.trim().split(/\s+/)[0] ?? "";
+    if (!/^[a-z0-9@.-]+$/.test(type)) throw new Error(`pinned host key type '${type}' is not an SSH key type`);
+    return type === "ssh-rsa" ? "rsa-sha2-512,rsa-sha2-256" : type;
+}
+
+/** known_hosts syntax: `[host]:port` unless the port is 22. */
+export function knownHostsLine(host: string, port: number, hostKey: string): string {
+    const [type, blob] = hostKey.trim().split(/\s+/);
+    return `${port === 22 ? host : `[${host}]:${port}`} ${type} ${blob}`;
+}
+
+/** Options that pin one endpoint's key and authenticate with the agent only; `ssh` reads each as a config line. */
+function endpointOptions(e: SshEndpoint, agentSocket: string): string[] {
+    const line = knownHostsLine(e.host, e.port, e.hostKey);
+    if (/[\s"'%\\]/.test(agentSocket)) throw new Error(`ssh-agent socket path '${agentSocket}' contains a character ssh options cannot carry`);
+    if (/[^\x21-\x7e ]|%/.test(line)) throw new Error(`pinned host key of ${e.host}:${e.port} contains characters ssh options cannot carry`);
+    return [
+        // No ~/.ssh/config or /etc/ssh/ssh_config: nothing of the operator's may change where or how we connect.
+        "-F", "none",
+        "-o", "BatchMode=yes",
+        "-o", `IdentityAgent=${agentSocket}`,
+        "-o", "IdentityFile=none",
+        "-o", "PreferredAuthentications=publickey",
+        // The pin and only the pin: no user or global known_hosts file may add another accepted key.
+        "-o", "StrictHostKeyChecking=yes",
+        "-o", "UserKnownHostsFile=none",
+        "-o", "GlobalKnownHostsFile=none",
+        "-o", `KnownHostsCommand=/bin/echo ${line}`,
+        "-o", `HostKeyAlgorithms=${hostKeyAlgorithms(e.hostKey)}`,
+        "-o", "UpdateHostKeys=no",
+        "-o", "ConnectTimeout=15",
+        "-o", "ServerAliveInterval=10",
+        "-o", "ServerAliveCountMax=3",
+    ];
+}
+
+/**
+ * `sshOpts` of the docker provider for target `t`. A bastion is reached with `ProxyCommand` running
+ * `ssh -W` with the same pinned, agent-only options: OpenSSH would not hand command-line options to a
+ * `ProxyJump` hop, which would then trust the operator's known_hosts and default keys.
+ */
+export function dockerSshOpts(t: SshTarget, agentSocket: string): string[] {
+    const opts = endpointOptions(t, agentSocket);
+    if (t.proxy) {
+        const p = t.proxy;
+        const hop = ["ssh", ...endpointOptions(p, agentSocket), "-W", `${t.host}:${t.port}`, "-p", String(p.port), "-l", p.user, "--", p.host];
+        // ssh runs ProxyCommand with /bin/sh -c: every word quoted; `%` would be a token, so none may appear.
+        opts.push("-o", `ProxyCommand=${quoteAll(hop)}`);
+    }
+    return opts;
+}
+
+/** The docker provider's `host`: the docker CLI's connection helper runs `ssh ... docker system dial-stdio`. */
+export function dockerHost(t: SshTarget): string {
+    return `ssh://${t.user}@${t.host}:${t.port}`;
+}
+
