@@ -84,7 +84,11 @@ port_open() { timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 # Start a daemon detached from us (own session, no inherited fds, in particular not the lock fd 9).
 launch() { # launch PIDFILE LOG CMD...
   local pidfile="$1" logf="$2"; shift 2
-  setsid nohup "$@" </dev/null >>"$logf" 2>&1 9>&- &
+  # A daemon must not inherit any descriptor above 2: one holding a caller's flock would keep that lock forever.
+  (
+    for fd in /proc/$BASHPID/fd/*; do fd=${fd##*/}; (( fd > 2 )) && eval "exec $fd>&-"; done
+    exec setsid nohup "$@" </dev/null >>"$logf" 2>&1
+  ) &
   echo $! >"$pidfile"
 }
 stop_pidfile() { # stop_pidfile PIDFILE WHAT

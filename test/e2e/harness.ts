@@ -1,5 +1,5 @@
 import { LocalWorkspace, Stack, UpOptions, UpResult } from "@pulumi/pulumi/automation";
-import { execFileSync } from "child_process";
+import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -275,4 +275,36 @@ export async function plannedChanges(stack: Stack): Promise<{ steps: PlannedStep
 /** Steps as `op name` strings, sorted, for compact assertions. */
 export function stepNames(steps: PlannedStep[]): string[] {
     return steps.map((s) => `${s.op} ${s.name}`).sort();
+}
+
+/** A second sshd on loopback that forwards only to the sandbox host: a bastion with its own host key. */
+export interface Bastion {
+    port: number;
+    /** Its pinned public key, `ssh-ed25519 AAAA...`. */
+    hostKey: string;
+    stop: () => void;
+}
+
+export async function startBastion(sb: Sandbox, port: number): Promise<Bastion> {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), "gfh-bastion-"));
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(d, "host")]);
+    const hostKey = fs.readFileSync(path.join(d, "host.pub"), "utf8").split(" ").slice(0, 2).join(" ");
+    fs.writeFileSync(
+        path.join(d, "sshd_config"),
+        [
+            `Port ${port}`, "ListenAddress 127.0.0.1", `HostKey ${path.join(d, "host")}`, `PidFile ${path.join(d, "pid")}`,
+            `AuthorizedKeysFile ${path.join(sb.stateDir, "authorized_keys")}/%u`, "PasswordAuthentication no", "KbdInteractiveAuthentication no",
+            "UsePAM no", `AllowUsers ${sb.sshUser}`, "AllowTcpForwarding yes", `PermitOpen ${sb.host}:${sb.port}`, "LogLevel VERBOSE", "",
+        ].join("\n"),
+    );
+    const proc = spawn("/usr/sbin/sshd", ["-D", "-f", path.join(d, "sshd_config"), "-E", path.join(d, "log")], { stdio: "ignore" });
+    for (let i = 0; i < 50 && !onHost(`ss -ltn 'sport = :${port}' | tail -n +2`).trim(); i++) await new Promise((r) => setTimeout(r, 100));
+    return {
+        port,
+        hostKey,
+        stop: () => {
+            proc.kill();
+            fs.rmSync(d, { recursive: true, force: true });
+        },
+    };
 }

@@ -1,11 +1,11 @@
-import { ChildProcess, execFileSync, spawn } from "child_process";
+import { execFileSync } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-    acceptedSessions, collector, configureForSandbox, control, onHost, pulumiCli, resetHost, sandboxStack, setPlain, setSecret, timed, upError, upOk,
+    acceptedSessions, Bastion, collector, configureForSandbox, control, pulumiCli, resetHost, sandboxStack, setPlain, setSecret, startBastion, timed, upError, upOk,
 } from "./harness";
 
 const SECRETS = "/home/user/.secrets";
@@ -125,35 +125,19 @@ describe("security on the sandbox host", () => {
     }, 300_000);
 
     describe("through a bastion (a second sshd)", () => {
-        let bastion: ChildProcess;
-        let bastionKey: string;
+        let bastion: Bastion;
         const port = 2299;
-
         beforeAll(async () => {
-            const d = fs.mkdtempSync(path.join(os.tmpdir(), "gfh-bastion-"));
-            execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(d, "host")]);
-            bastionKey = fs.readFileSync(path.join(d, "host.pub"), "utf8").split(" ").slice(0, 2).join(" ");
-            fs.writeFileSync(
-                path.join(d, "sshd_config"),
-                [
-                    `Port ${port}`, "ListenAddress 127.0.0.1", `HostKey ${path.join(d, "host")}`, `PidFile ${path.join(d, "pid")}`,
-                    `AuthorizedKeysFile ${path.join(t.sb.stateDir, "authorized_keys")}/%u`, "PasswordAuthentication no", "KbdInteractiveAuthentication no",
-                    "UsePAM no", `AllowUsers ${t.sb.sshUser}`, "AllowTcpForwarding yes", `PermitOpen ${t.sb.host}:${t.sb.port}`, "LogLevel VERBOSE", "",
-                ].join("\n"),
-            );
-            bastion = spawn("/usr/sbin/sshd", ["-D", "-f", path.join(d, "sshd_config"), "-E", path.join(d, "log")], { stdio: "ignore" });
-            for (let i = 0; i < 50 && !onHost(`ss -ltn 'sport = :${port}' | tail -n +2`).trim(); i++) await new Promise((r) => setTimeout(r, 100));
+            bastion = await startBastion(t.sb, port);
         }, 60_000);
-
-        afterAll(() => {
-            bastion?.kill();
-        });
+        afterAll(() => bastion?.stop());
+        const bastionKey = () => bastion.hostKey;
 
         const hostVia = (key: string) => [{ name: "sandbox", address: t.sb.host, port: t.sb.port, user: t.sb.sshUser, hostKey: t.sb.hostKey, proxy: { address: "127.0.0.1", port, user: t.sb.sshUser, hostKey: key } }];
 
         it("provisions the host through the pinned bastion", async () => {
             await setSecret(t.stack, "openaiApiKey", "sk-sandbox-bastion-0001");
-            await setPlain(t.stack, "hosts", hostVia(bastionKey));
+            await setPlain(t.stack, "hosts", hostVia(bastionKey()));
             await upOk(t.stack);
             expect(fs.readFileSync(TOKEN_FILE, "utf8")).toBe(t.sb.validToken);
         }, 300_000);
