@@ -308,3 +308,26 @@ export async function startBastion(sb: Sandbox, port: number): Promise<Bastion> 
         },
     };
 }
+
+/**
+ * Files under `roots` holding any needle (text files only), except `exclude`, among those whose inode
+ * changed after `since` (a file made when the test began). The needles are random per run, so only a
+ * file written or changed after they existed can hold one: ctime cannot be set back from user space,
+ * unlike mtime. Walking the tree is cheap; reading every file under /root, /var and /tmp (Go and npm
+ * caches, image layers) took minutes, and reading only the changed ones proves the same.
+ */
+export function filesContaining(needles: string[], roots: string[], exclude: string[], since: string): string[] {
+    const pat = path.join(os.tmpdir(), `gfh-needles-${process.pid}-${Date.now()}`);
+    fs.writeFileSync(pat, needles.join("\n"), { mode: 0o600 });
+    try {
+        const existing = roots.filter(fs.existsSync).map((r) => `'${r}'`).join(" ");
+        const out = execFileSync(
+            "bash",
+            ["-c", `find ${existing} \\( -path /proc -o -path /sys \\) -prune -o -type f -cnewer '${since}' -print0 2>/dev/null | xargs -0 -r grep -IlF -f '${pat}' 2>/dev/null || true`],
+            { encoding: "utf8", maxBuffer: 64 << 20 },
+        );
+        return out.split("\n").filter((f) => f && f !== pat && !exclude.some((e) => f === e || f.startsWith(`${e}/`)));
+    } finally {
+        fs.rmSync(pat, { force: true });
+    }
+}

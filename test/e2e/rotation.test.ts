@@ -1,7 +1,9 @@
 import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { describe, expect, it } from "vitest";
 import { tokenFingerprint } from "../../components/githubTokenFile";
-import { killPulumi, onHost, PathName, PATHS, plannedChanges, sandboxStack, setSecret, stepNames, upError, upOk } from "./harness";
+import { filesContaining, killPulumi, onHost, PathName, PATHS, plannedChanges, sandboxStack, setSecret, stepNames, upError, upOk } from "./harness";
 
 const SECRETS = "/home/user/.secrets";
 const TOKEN_FILE = `${SECRETS}/gh-token`;
@@ -47,7 +49,9 @@ describe.each(Object.keys(PATHS) as PathName[])("token rotation on the sandbox h
         expect(stepNames((await plannedChanges(t.stack)).steps)).toEqual([]);
     }, 300_000);
 
-    it("an up killed in the middle of a rotation leaves the old or the new token, and a re-run converges", async () => {
+    it("an up killed in the middle of a rotation leaves the old or the new token, no key file, and a re-run converges", async () => {
+        const since = path.join(os.tmpdir(), `gfh-kill-start-${Date.now()}`);
+        fs.writeFileSync(since, "");
         await setSecret(t.stack, "githubToken", t.sb.rotatedToken);
         const run = t.stack.up({ onOutput: () => undefined }).catch((e) => e);
         // Kill the engine once the new token is staged on the host (the checks are running on it).
@@ -55,6 +59,10 @@ describe.each(Object.keys(PATHS) as PathName[])("token rotation on the sandbox h
         while (stagingFiles() === "0" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
         expect(killPulumi("up", `rotation-${via}`)).toBeGreaterThan(0);
         await run;
+        // Nothing the killed run wrote on this machine holds the SSH private key (the docker path's agent kept it in memory).
+        const keyLines = fs.readFileSync(t.sb.keyFile, "utf8").split("\n").filter((l) => l.length > 40 && !l.startsWith("-----")).slice(2);
+        expect(filesContaining(keyLines, ["/tmp", "/root", "/var/tmp", "/run", "/dev/shm"], [t.sb.keyFile], since)).toEqual([]);
+        fs.rmSync(since, { force: true });
         const content = fs.readFileSync(TOKEN_FILE, "utf8");
         expect([t.sb.validToken, t.sb.rotatedToken]).toContain(content);
         await t.stack.cancel().catch(() => undefined);

@@ -1,11 +1,10 @@
-import { execFileSync } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-    acceptedSessions, Bastion, collector, configureForSandbox, control, pulumiCli, resetHost, sandboxStack, setPlain, setSecret, startBastion, timed, upError, upOk,
+    acceptedSessions, Bastion, collector, configureForSandbox, control, filesContaining, pulumiCli, resetHost, sandboxStack, setPlain, setSecret, startBastion, timed, upError, upOk,
 } from "./harness";
 
 const SECRETS = "/home/user/.secrets";
@@ -29,26 +28,12 @@ function watchCommandLines(needles: string[]): { stop: () => string[] } {
     return { stop: () => (clearInterval(timer), [...hits]) };
 }
 
-/** Files under `roots` holding any needle (text files only), except `exclude`. */
-function filesContaining(needles: string[], roots: string[], exclude: string[]): string[] {
-    const pat = path.join(os.tmpdir(), `gfh-needles-${rand()}`);
-    fs.writeFileSync(pat, needles.join("\n"), { mode: 0o600 });
-    try {
-        const out = execFileSync(
-            "bash",
-            ["-c", `grep -rIlF -f ${pat} --exclude-dir=proc --exclude-dir=sys ${roots.filter(fs.existsSync).join(" ")} 2>/dev/null || true`],
-            { encoding: "utf8", maxBuffer: 64 << 20 },
-        );
-        return out.split("\n").filter((f) => f && f !== pat && !exclude.some((e) => f === e || f.startsWith(`${e}/`)));
-    } finally {
-        fs.rmSync(pat, { force: true });
-    }
-}
-
 describe("security on the sandbox host", () => {
     const t = sandboxStack("security");
 
     it("canaries: no token, API key or SSH key plaintext in state, output, command lines, history or any host file", async () => {
+        const since = path.join(os.tmpdir(), `gfh-canary-start-${rand()}`);
+        fs.writeFileSync(since, "");
         const [good, rotated, bad, apiKey] = [`ghp_canaryA${rand()}`, `ghp_canaryB${rand()}`, `ghp_canaryC${rand()}`, `sk-canary${rand()}`];
         await control(t.sb, "/_control/tokens", { [good]: t.sb.githubLogin, [rotated]: t.sb.githubLogin });
         // The first two base64 lines of every OpenSSH key are the same header: only the rest is this key's.
@@ -83,13 +68,13 @@ describe("security on the sandbox host", () => {
         }
         found.push(...cmdlineHits.map((h) => `command line: ${h}`));
         // State, backups and history of the file backend, and the stack files, live in the project copy.
-        found.push(...filesContaining(needles, [t.dir], [path.join(t.dir, "node_modules")]).map((f) => `stack file: ${f}`));
+        found.push(...filesContaining(needles, [t.dir], [path.join(t.dir, "node_modules")], since).map((f) => `stack file: ${f}`));
         // Every other file on the host: homes (shell history, workspace), temp, /var (logs, docker), /etc, /run.
         // The one exception is by design: `codex login --with-api-key` keeps the API key in the Codex auth state.
         const roots = ["/home", "/root", "/tmp", "/var", "/etc", "/run", "/opt", "/srv"];
         const skip = [t.dir, t.sb.keyFile, "/var/cache/github-flows-host"];
-        found.push(...filesContaining(needles.filter((n) => n !== apiKey), roots, skip).map((f) => `host file: ${f}`));
-        found.push(...filesContaining([apiKey], roots, [...skip, `${SECRETS}/codex`]).map((f) => `host file (API key): ${f}`));
+        found.push(...filesContaining(needles.filter((n) => n !== apiKey), roots, skip, since).map((f) => `host file: ${f}`));
+        found.push(...filesContaining([apiKey], roots, [...skip, `${SECRETS}/codex`], since).map((f) => `host file (API key): ${f}`));
         console.log(`canary matches: ${found.length}${found.length ? `\n  ${found.join("\n  ")}` : ""}`);
         expect(found).toEqual([]);
         expect(fs.existsSync(TOKEN_FILE)).toBe(false);
