@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { profileDir, profileJson, ProfileInput, PROMPT_REF, renderProfile } from "../lib/profile";
+import { repositorySlug } from "../lib/repository";
 import type { SshTarget } from "../lib/ssh";
 import { RemoteFile } from "../providers";
 
@@ -29,7 +30,7 @@ export class AgentProfiles extends pulumi.ComponentResource {
             const b = args.base;
             for (const repo of args.repositories) {
                 const dir = profileDir(b.workspaceDir, repo, b.profile.event, b.profile.action);
-                const slug = `${name}-${repo.replace("/", "--")}`; // owners cannot contain "--": unique
+                const slug = `${name}-${repositorySlug(repo)}`;
                 // The files hold no credential: 0644 so GitHub Flows (the runtime user) and an operator can read them.
                 const common = { connection: args.connection, owner: b.runtimeUser, mode: "644" };
                 new RemoteFile(`${slug}-profile`, { ...common, path: `${dir}/profile.json`, content: rendered[repo] }, { parent: this });

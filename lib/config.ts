@@ -1,6 +1,7 @@
 import * as path from "path";
 import { z } from "zod";
-import { checkDockerArgs, checkCredentialPlacement } from "./security";
+import { repositoryProblem } from "./repository";
+import { checkCredentialPlacement, checkDockerArgs, credentialKind } from "./security";
 
 /** Config namespace: the project's, so `pulumi config set <key>` needs no prefix. */
 export const CONFIG_NAMESPACE = "github-flows-host";
@@ -72,10 +73,10 @@ export const IMAGE_REF =
     /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]{1,5})?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 const imageRef = z.string().regex(IMAGE_REF, "must be a Docker image reference such as 'github-flows-agent-codex:latest'");
 
-const repository = z
-    .string()
-    .regex(/^[A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100}$/, "must be 'owner/name'")
-    .refine((r) => !r.endsWith("/.") && !r.endsWith("/.."), "must be 'owner/name'");
+const repository = z.string().superRefine((r, ctx) => {
+    const problem = repositoryProblem(r);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 
 const scalarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a variable name ([A-Za-z_][A-Za-z0-9_]*)");
 const sourcePath = z.string().regex(/^(event|host|workspace)\.[A-Za-z0-9_.[\]-]+$/, "must start with 'event.', 'host.' or 'workspace.'");
@@ -118,7 +119,8 @@ const baseSchema = z.strictObject({
     sshPrivateKey: z
         .string()
         .refine((k) => /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(k), "must be a PEM/OpenSSH private key"),
-    runtimeUser: unixUser.default("user"),
+    // The agents run as this user and execute model-written code: never root.
+    runtimeUser: unixUser.refine((u) => u !== "root", "must not be root: the agents run as this user and execute model-written code").default("user"),
     appDir: unsetIfEmpty(absPath),
     workspaceDir: unsetIfEmpty(absPath),
     secretsDir: unsetIfEmpty(absPath),
@@ -147,14 +149,38 @@ export const configSchema = baseSchema
         names.forEach((n, i) => {
             if (names.indexOf(n) !== i) ctx.addIssue({ code: "custom", path: ["hosts", i, "name"], message: `duplicates host name '${n}'` });
         });
-        const repos = c.repositories;
+        // GitHub names are case-insensitive: Owner/Repo and owner/repo are one repository (and would share a profile).
+        const repos = c.repositories.map((r) => r.toLowerCase());
         repos.forEach((r, i) => {
-            if (repos.indexOf(r) !== i) ctx.addIssue({ code: "custom", path: ["repositories", i], message: `lists '${r}' twice` });
+            if (repos.indexOf(r) !== i) ctx.addIssue({ code: "custom", path: ["repositories", i], message: `lists '${c.repositories[i]}' twice` });
         });
         for (const issue of checkCredentialPlacement(c)) ctx.addIssue({ code: "custom", path: [issue.key], message: issue.message });
         for (const issue of checkDockerArgs(c.profile.dockerArgs, c)) ctx.addIssue({ code: "custom", path: ["profile", "dockerArgs"], message: issue });
         for (const issue of checkDockerArgs(c.checkDockerArgs, c)) ctx.addIssue({ code: "custom", path: ["checkDockerArgs"], message: issue });
+        for (const issue of credentialsInSettings(c)) ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
     });
+
+/**
+ * Profile settings and check arguments are written in plain text: profile.json (world-readable in the workspace),
+ * the docker command line, a stack output. A credential there is refused, naming the key and never the value; the
+ * token reaches the agent only through the mounted token file.
+ */
+function credentialsInSettings(c: z.output<typeof baseSchema>): Array<{ path: PropertyKey[]; message: string }> {
+    const values: Array<[PropertyKey[], string]> = [
+        ...Object.entries(c.profile.env).map(([k, v]): [PropertyKey[], string] => [["profile", "env", k], v]),
+        ...c.profile.dockerArgs.map((v, i): [PropertyKey[], string] => [["profile", "dockerArgs", i], v]),
+        ...c.checkDockerArgs.map((v, i): [PropertyKey[], string] => [["checkDockerArgs", i], v]),
+        [["profile", "agentCommand"], c.profile.agentCommand],
+        [["profile", "setupScript"], c.profile.setupScript],
+    ];
+    const known = [c.githubToken, c.openaiApiKey ?? ""].filter((s) => s.length >= 8);
+    const out: Array<{ path: PropertyKey[]; message: string }> = [];
+    for (const [p, v] of values) {
+        const kind = known.some((k) => v.includes(k)) ? "a configured secret" : credentialKind(v);
+        if (kind) out.push({ path: p, message: `holds ${kind}, which would be written in plain text (profile.json, docker command line, stack output); the token reaches the agent only through the mounted token file` });
+    }
+    return out;
+}
 
 /** Paths left unset follow the setup document's layout under the runtime user's home. */
 function derivePaths(c: z.output<typeof baseSchema>) {

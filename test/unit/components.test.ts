@@ -227,6 +227,19 @@ describe("FlowsHost resource graph", () => {
     });
 });
 
+describe("resource names per repository", () => {
+    it("gives every accepted repository its own profile and prompt resources", async () => {
+        const repositories = ["a/b--c", "a-b/c", "a/b-c", "a-b-c/d", "a/-b", "A/b.c"];
+        const b = await build({ repositories });
+        const names = b.of(DYN("RemoteFile")).map((s) => s.name).filter((n) => n !== "web-1-gh-token");
+        expect(names).toHaveLength(2 * repositories.length);
+        expect(new Set(names).size).toBe(names.length);
+        expect(new Set(b.all.map((s) => s.urn)).size).toBe(b.all.length);
+        expect(names).toContain("web-1-a--b--c-profile");
+        expect(names).toContain("web-1-a-b--c-profile");
+    });
+});
+
 describe("imageSource and remoteCommands", () => {
     it("docker-provider: a docker Provider over ssh:// with the pinned key, a RemoteImage, no Tag when names agree", async () => {
         const b = await build({ hosts: [host({ port: 2222 })] });
