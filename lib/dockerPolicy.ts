@@ -1,3 +1,4 @@
+import { isIP } from "net";
 import { MountSpec, parseMountValue, parseRunArgs, parseVolumeValue, VOLUME_NAME, VolumeSpec } from "./dockerArgs";
 
 /** A host path a `docker run` argument mounts into the container. */
@@ -60,6 +61,9 @@ const REFUSED_BECAUSE: Readonly<Record<string, string>> = {
     runtime: "it selects another container runtime",
 };
 
+/** docker's RAMInBytes. */
+const SIZE = /^[0-9]+(\.[0-9]+)* ?[kKmMgGtTpP]?[iI]?[bB]?$/;
+
 /** Why the value of an accepted option is refused, or undefined. Mounts are judged separately. */
 function optionProblem(name: string, value: string): string | undefined {
     switch (name) {
@@ -76,6 +80,28 @@ function optionProblem(name: string, value: string): string | undefined {
         case "workdir":
         case "tmpfs":
             return value.startsWith("/") ? undefined : "must be an absolute container path";
+        // Values docker would refuse make every run fail: refuse them here, where the key is named.
+        case "memory":
+        case "memory-reservation":
+        case "shm-size":
+            return SIZE.test(value) ? undefined : "must be a size such as 512m or 2g";
+        case "memory-swap":
+            return value === "-1" || SIZE.test(value) ? undefined : "must be a size such as 2g, or -1";
+        case "cpus":
+            return /^[0-9]+(\.[0-9]+)?$/.test(value) ? undefined : "must be a number of CPUs such as 1.5";
+        case "cpu-shares":
+        case "pids-limit":
+            return /^-?[0-9]+$/.test(value) ? undefined : "must be an integer";
+        case "add-host": {
+            const m = /^([A-Za-z0-9._-]+)[:=](.+)$/.exec(value);
+            return m && (isIP(m[2]) || m[2] === "host-gateway") ? undefined : "must be HOST:IP";
+        }
+        case "label":
+            return /^[^=\s]+(=|$)/.test(value) ? undefined : "must be NAME or NAME=VALUE";
+        case "dns":
+            return isIP(value) ? undefined : "must be an IP address";
+        case "dns-search":
+            return /^[A-Za-z0-9.-]+$/.test(value) ? undefined : "must be a domain name";
         default:
             return undefined;
     }
@@ -111,6 +137,8 @@ export function readDockerArgs(args: readonly string[]): { problems: string[]; m
             if (why) problems.push(`${o.flag} (argument ${o.index}): ${why}`);
         }
     }
+    const networks = parsed.options.filter((o) => o.name === "network" || o.name === "net");
+    if (networks.length > 1) problems.push(`${networks[1].flag} (argument ${networks[1].index}): give one --network (docker refuses most combinations)`);
     if (parsed.error) problems.push(`${parsed.error}; docker would refuse these arguments`);
     for (const w of parsed.operands) {
         const role = w.word === "--" ? "ends docker's options" : "is not an option: docker would read it as the image or its command";
