@@ -15,12 +15,13 @@ phase "Node.js (scripts/toolchain.sh node), first on PATH for everything below"
 gfh_node .
 node --version
 
-phase "node dependencies"
-gfh_node_modules .
-
+# It reads versions from package.json (node_modules only if it holds the pinned release), so it can start now.
 phase "Pulumi toolchain, in the background (CLI, language host, command and docker plugins; cold: minutes; cached in \${GFH_CACHE:-/var/cache/github-flows-host})"
 bash scripts/toolchain.sh >"$reports/toolchain.out" 2>"$reports/toolchain.log" &
 toolchain=$!
+
+phase "node dependencies"
+gfh_node_modules .
 
 phase "type check"
 npx tsc --noEmit -p tsconfig.check.json

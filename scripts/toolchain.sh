@@ -125,8 +125,8 @@ tarball() { # $1 = name without .tar.gz
 }
 COMMAND_TGZ="$(tarball "pulumi-command-v$COMMAND_VERSION")"
 # The go-provider release the command provider's go.mod asks for.
-GOPROVIDER_VERSION="$(tar -xzOf "$COMMAND_TGZ" pulumi-command/provider/go.mod |
-  awk '$1 == "github.com/pulumi/pulumi-go-provider" { v = $2 } END { sub(/^v/, "", v); print v }')"
+gomod="$(tar -xzOf "$COMMAND_TGZ" pulumi-command/provider/go.mod)" || die "cannot read pulumi-command/provider/go.mod from $COMMAND_TGZ"
+GOPROVIDER_VERSION="$(awk '$1 == "github.com/pulumi/pulumi-go-provider" { v = $2 } END { sub(/^v/, "", v); print v }' <<<"$gomod")"
 [[ -n "$GOPROVIDER_VERSION" ]] || die "$COMMAND_TGZ: its go.mod names no github.com/pulumi/pulumi-go-provider"
 GOPROVIDER_TGZ="$(tarball "pulumi-go-provider-v$GOPROVIDER_VERSION")"
 read -r DOCKER_SRC TFDOCKER_SRC <<<"$(docker_sources "$DOCKER_VERSION")" ||
@@ -222,9 +222,11 @@ build_part() { # $1 name
   local name="$1" dir="${P_DIR[$1]}"
   local stage="$dir.tmp.$$" work="$TC/src/${dir##*/}"
   rm -rf "$stage" "$work"; mkdir -p "$stage" "$work"
+  trap "rm -rf $(printf %q "$stage")" EXIT # the sources stay for a look at the failure
   "build_$name" "$stage" "$work" # runs as a background job under set -e: any failing command ends it
   touch "$stage/.ok"
   rm -rf "$dir"; mv "$stage" "$dir"; rm -rf "$work"
+  trap - EXIT
 }
 
 missing=()
@@ -313,6 +315,6 @@ install_plugin() { # $1 name, $2 version, $3 binary
 install_plugin command "$COMMAND_VERSION" "${P_DIR[command]}/pulumi-resource-command"
 install_plugin docker "$DOCKER_VERSION" "${P_DIR[docker]}/pulumi-resource-docker"
 exec 7>&-
-log "plugins in $PHOME: $(IFS=,; echo "${plugins[*]}") ($((SECONDS - t)) s)"
+log "plugins in $PHOME: $(printf "%s, " "${plugins[@]}" | sed "s/, $//") ($((SECONDS - t)) s)"
 log "ready in $((SECONDS - T0)) s: $BIN"
 printf '%s\n' "$BIN"
