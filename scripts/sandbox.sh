@@ -139,7 +139,7 @@ phase_packages() {
   PHASE=packages
   local missing=() p
   for p in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" == *'install ok installed'* ]] || missing+=("$p")
   done
   if ((${#missing[@]} == 0)); then say "packages: all present"; return; fi
   say "packages: installing ${missing[*]}"
@@ -252,7 +252,7 @@ phase_user() {
     useradd -m -d "$RHOME" -s /bin/bash -u "$uid" -g "$gid" -G docker "$RUSER"
     say "user: created $RUSER (uid $uid, gid $gid, home $RHOME)"
   fi
-  id -nG "$RUSER" | tr ' ' '\n' | grep -qx docker || usermod -aG docker "$RUSER"
+  [[ " $(id -nG "$RUSER") " == *" docker "* ]] || usermod -aG docker "$RUSER"
   # With UsePAM no, a locked account ('!' password) is refused even with a valid key; '*' = no password, not locked.
   local pw; pw="$(getent shadow "$RUSER" | cut -d: -f2)"
   [[ "$pw" == "*" ]] || usermod -p '*' "$RUSER"
@@ -376,7 +376,7 @@ apt_mirror() {
       /^URIs:/ { u = $2 } /^Suites:/ { s = $0 }
       END { if (u != "" && s ~ /(^|[[:space:]])bookworm([[:space:]]|$)/ && !found) print u }')"
   [[ -z "$m" ]] && m="$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-    awk '$1 == "deb" && $3 == "bookworm" { for (i = 2; i <= NF; i++) if ($i ~ /^(https?|file):/) { print $i; exit } }')"
+    awk '!found && $1 == "deb" && $3 == "bookworm" { for (i = 2; i <= NF; i++) if ($i ~ /^(https?|file):/) { print $i; found = 1; break } }')"
   [[ -n "$m" ]] || return 1
   echo "$m"
 }
@@ -419,7 +419,7 @@ build_image() { # -> loads $BUILD_TAG into the daemon and saves it to $1
 
 verify_image() {
   local ref="$1" out
-  out="$(docker run --rm --network host "$ref" bash -lc 'gh --version | head -1 && codex --help >/dev/null && id' 2>&1)" ||
+  out="$(docker run --rm --network host "$ref" bash -lc 'gh --version | sed -n 1p && codex --help >/dev/null && id' 2>&1)" ||
     { echo "$out" >&2; die "image check (gh --version, codex --help, id) failed"; }
   grep -q "uid=$RUID($RUSER)" <<<"$out" || { echo "$out" >&2; die "image user is not $RUSER with uid $RUID"; }
   say "image: $(head -1 <<<"$out"); $(tail -1 <<<"$out")"
@@ -427,7 +427,7 @@ verify_image() {
       set -u -o pipefail
       login="$(gh api user --jq .login)" || { echo "FAIL gh api user"; exit 1; }
       echo "login=$login"
-      gh repo view acme/demo | head -1 || { echo "FAIL gh repo view acme/demo"; exit 1; }
+      gh repo view acme/demo | sed -n 1p || { echo "FAIL gh repo view acme/demo"; exit 1; }
       if GH_TOKEN=$BAD gh api user >/dev/null 2>&1; then echo "FAIL bad token accepted"; exit 1; fi
       if gh repo view acme/private >/dev/null 2>&1; then echo "FAIL acme/private visible"; exit 1; fi
       echo "bad token and acme/private refused"' 2>&1)" ||
