@@ -26,6 +26,10 @@ export class FlowsHost extends pulumi.ComponentResource {
     public readonly profiles: pulumi.Output<Record<string, string>>;
     /** GitHub login the token belongs to, as `gh api user` reported it inside the agent container. */
     public readonly githubLogin: pulumi.Output<string>;
+    /** When the token expires (ISO 8601 UTC, from GitHub's `github-authentication-token-expiration`), or `never`. */
+    public readonly tokenExpiresAt: pulumi.Output<string>;
+    /** `owner/name` -> the highest role GitHub reports for the token (`pull`, `triage`, `push`, `maintain`, `admin`). */
+    public readonly repositoryAccess: pulumi.Output<Record<string, string>>;
     /** Agent image id on the host's daemon. */
     public readonly imageId: pulumi.Output<string>;
     /** Short sha256 fingerprint of the token on the host. */
@@ -56,10 +60,18 @@ export class FlowsHost extends pulumi.ComponentResource {
             name,
             {
                 connection,
-                spec: { ...container, repositories: c.repositories, where, loginCommand: codex.loginCommandText, staging: { owner: c.runtimeUser } },
+                spec: {
+                    ...container,
+                    repositories: c.repositories,
+                    requiredPermission: c.requiredPermission,
+                    where,
+                    loginCommand: codex.loginCommandText,
+                    staging: { owner: c.runtimeUser },
+                },
                 token: args.githubToken,
                 triggers: [fingerprint, image.imageId, c.repositories, c.githubHost, codex.loginId],
                 runner,
+                expiryWarningDays: c.tokenExpiryWarningDays,
             },
             { parent: this, dependsOn: [dirs, image, codex] },
         );
@@ -76,12 +88,16 @@ export class FlowsHost extends pulumi.ComponentResource {
 
         this.profiles = profiles.profiles;
         this.githubLogin = verification.githubLogin;
+        this.tokenExpiresAt = verification.tokenExpiresAt;
+        this.repositoryAccess = verification.repositoryAccess;
         this.imageId = image.imageId;
         this.tokenFingerprint = token.fingerprint;
         this.codexLoginCommand = codex.loginCommand;
         this.registerOutputs({
             profiles: this.profiles,
             githubLogin: this.githubLogin,
+            tokenExpiresAt: this.tokenExpiresAt,
+            repositoryAccess: this.repositoryAccess,
             imageId: this.imageId,
             tokenFingerprint: this.tokenFingerprint,
             codexLoginCommand: this.codexLoginCommand,

@@ -1,5 +1,6 @@
 import * as path from "path";
 import { z } from "zod";
+import { PERMISSIONS } from "./access";
 import { repositoryProblem } from "./repository";
 import { checkCredentialPlacement, checkDockerArgs, credentialKind } from "./security";
 
@@ -138,6 +139,14 @@ const baseSchema = z.strictObject({
         .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$/, "must be a host name such as 'github.com'")
         .default("github.com"),
     checkDockerArgs: z.array(z.string().min(1)).default([]),
+    /** The agent comments on issues and pushes branches: GitHub's `push` role (README, "Token expiry and permissions"). */
+    requiredPermission: z.enum(PERMISSIONS, { error: `must be one of ${PERMISSIONS.join(", ")}` }).default("push"),
+    tokenExpiryWarningDays: z
+        .number({ error: "must be a whole number of days (0 or more)" })
+        .int("must be a whole number of days (0 or more)")
+        .min(0, "must be a whole number of days (0 or more)")
+        .max(366, "must be at most 366 days (GitHub's longest token lifetime)")
+        .default(14),
     installProfiles: z.boolean().default(true),
     profile: profileSchema,
 });

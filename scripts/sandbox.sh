@@ -336,11 +336,14 @@ phase_fake_github() {
   [[ -r "$FIXTURES" ]] || die "fixtures file $FIXTURES not readable"
   jq -e .tokens "$FIXTURES" >/dev/null || die "fixtures file $FIXTURES is not valid JSON with .tokens"
   hosts_add
-  local running="" fresh=0
+  local running="" fresh=0 health code
+  # The code the fake reports (sha256 of its *.mjs files, name order) must be the code on disk.
+  code="$(cd "$SCRIPT_DIR/sandbox" && cat $(printf '%s\n' *.mjs | LC_ALL=C sort) | sha256sum | cut -d' ' -f1)"
   if api_ok; then
-    running="$(curl -fsS -m 2 "http://127.0.0.1:$CONTROL_PORT/_control/health" | jq -r .fixtures)"
-    if [[ "$running" != "$FIXTURES" ]]; then
-      say "fake-github: running with fixtures $running, restarting with $FIXTURES"
+    health="$(curl -fsS -m 2 "http://127.0.0.1:$CONTROL_PORT/_control/health")"
+    running="$(jq -r .fixtures <<<"$health")"
+    if [[ "$running" != "$FIXTURES" || "$(jq -r .code <<<"$health")" != "$code" ]]; then
+      say "fake-github: running with fixtures $running (other code or fixtures), restarting with $FIXTURES"
       stop_pidfile "$STATE/fake-github.pid" fake-github
       api_ok && die "a fake GitHub API not started by this instance answers on :$CONTROL_PORT"
     fi

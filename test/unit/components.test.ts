@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { FlowsHost } from "../../components";
 import { FlowsConfig, parseConfig } from "../../lib/config";
 import { profileJson, renderProfile } from "../../lib/profile";
@@ -10,7 +10,9 @@ import { host, HOST_KEY_2, OPENAI_KEY, PRIVATE_KEY, rawConfig, TOKEN } from "../
 
 const DYN = (t: string) => `pulumi-nodejs:dynamic/github-flows-host:${t}`;
 const COMP = (t: string) => `github-flows-host:index:${t}`;
-const MOCK_STDOUT = "gfh-github-login=octocat\ngfh-checks=ok\n";
+const MOCK_STDOUT = "gfh-github-login=octocat\ngfh-token-expires=never\ngfh-repository-access=owner/repository push\ngfh-checks=ok\n";
+/** What the mocked checks print; a test may swap it (e.g. for an expiry relative to now). */
+let checksStdout = MOCK_STDOUT;
 const PRIVATE_KEY_BODY = PRIVATE_KEY.split("\n")[1];
 const PROMPT = "Handle issue {{ISSUE_NUMBER}} in {{REPOSITORY}}.\n";
 
@@ -30,7 +32,7 @@ beforeAll(async () => {
             newResource(a) {
                 registered.push(a);
                 const extra: Record<string, unknown> = {};
-                if (a.type === "command:remote:Command" || a.type === DYN("SshCommand")) extra.stdout = MOCK_STDOUT;
+                if (a.type === "command:remote:Command" || a.type === DYN("SshCommand")) extra.stdout = checksStdout;
                 if (a.type === "docker:index/remoteImage:RemoteImage") Object.assign(extra, { imageId: "sha256:1111", repoDigest: `${a.inputs.name}@sha256:1111` });
                 if (a.type === DYN("PulledImage")) extra.imageId = "sha256:2222";
                 if (a.type === DYN("CodexLogin")) Object.assign(extra, { present: true, loginId: "existing" });
@@ -179,7 +181,8 @@ describe("FlowsHost resource graph", () => {
 
         const checks = b.one("command:remote:Command", "web-1-checks").inputs;
         expect(checks.create).toContain("gh repo view '\\''acme/demo'\\''");
-        expect(checks.create).toContain("gh api user --jq .login");
+        expect(checks.create).toContain("gh api -i user --jq .login");
+        expect(checks.create).toContain("requiredPermission is push");
         expect(checks.stdin).toBe(TOKEN);
         expect(checks.connection).toMatchObject({ host: "203.0.113.10", port: 22, user: "root", hostKey: b.config.hosts[0].hostKey, privateKey: PRIVATE_KEY });
     });
@@ -290,7 +293,7 @@ describe("imageSource and remoteCommands", () => {
         expect(b.of("command:remote:Command")).toEqual([]);
         const cmd = b.one(DYN("SshCommand"), "web-1-checks");
         expect(cmd.inputs).toMatchObject({ stdin: TOKEN, what: "verification" });
-        expect(cmd.inputs.create).toContain("gh api user --jq .login");
+        expect(cmd.inputs.create).toContain("gh api -i user --jq .login");
         expect(await promiseOf(b.hosts[0].githubLogin)).toBe("octocat");
     });
 
@@ -396,6 +399,58 @@ describe("options", () => {
         const verification = b.one(COMP("Verification"), "web-1");
         expect(token.opts.dependsOn).toContain(verification.resource);
         expect(b.one(COMP("AgentProfiles"), "web-1").opts.dependsOn).toContain(verification.resource);
+    });
+});
+
+describe("token expiry and repository access", () => {
+    /** The header GitHub would send for a token expiring `days` from now, and its ISO form. */
+    const expiringIn = (days: number) => {
+        const iso = new Date(Date.now() + days * 86_400_000).toISOString().replace(/\.\d{3}Z$/, "Z");
+        return { header: `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`, iso };
+    };
+    /** Builds with the checks printing `expires`, and returns the host's tokenExpiresAt and the warnings logged. */
+    async function withExpiry(expires: string, over: Record<string, unknown> = {}) {
+        const warn = vi.spyOn(pulumi.log, "warn").mockResolvedValue(undefined);
+        checksStdout = MOCK_STDOUT.replace("gfh-token-expires=never", `gfh-token-expires=${expires}`);
+        try {
+            // ssh-pull: the docker-provider path adds a process exit listener per build.
+            const b = await build({ imageSource: "ssh-pull", ...over });
+            const expiresAt = await promiseOf(b.hosts[0].tokenExpiresAt);
+            return { b, expiresAt, warnings: warn.mock.calls.map((c) => String(c[0])) };
+        } finally {
+            checksStdout = MOCK_STDOUT;
+            warn.mockRestore();
+        }
+    }
+
+    it("outputs tokenExpiresAt and repositoryAccess from the checks, and warns about nothing for a token that never expires", async () => {
+        const { b, expiresAt, warnings } = await withExpiry("never");
+        expect(expiresAt).toBe("never");
+        expect(await promiseOf(b.hosts[0].repositoryAccess)).toEqual({ "owner/repository": "push" });
+        expect(warnings).toEqual([]);
+    });
+
+    it("warns naming the host and the date when the token expires within tokenExpiryWarningDays", async () => {
+        const soon = expiringIn(3);
+        const { expiresAt, warnings } = await withExpiry(soon.header);
+        expect(expiresAt).toBe(soon.iso);
+        expect(warnings).toHaveLength(1);
+        expect(warnings[0]).toContain("host 'web-1' (203.0.113.10:22)");
+        expect(warnings[0]).toContain(`expires on ${soon.iso}`);
+        expect(warnings[0]).toContain("pulumi config set --secret githubToken");
+    });
+
+    it("follows tokenExpiryWarningDays: 30 days left warns at 60, not at the default 14", async () => {
+        const later = expiringIn(30);
+        expect((await withExpiry(later.header)).warnings).toEqual([]);
+        expect((await withExpiry(later.header, { tokenExpiryWarningDays: 60 })).warnings).toHaveLength(1);
+    });
+
+    it("passes requiredPermission into the checks and re-runs them when it changes", async () => {
+        const b = await build({ requiredPermission: "maintain", imageSource: "ssh-pull" });
+        const checks = b.one("command:remote:Command", "web-1-checks").inputs;
+        expect(checks.create).toContain("requiredPermission is maintain");
+        expect(checks.create).toContain("-ge 4 ]");
     });
 });
 

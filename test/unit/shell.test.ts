@@ -292,6 +292,7 @@ function docSpec(over: Partial<VerifySpec> = {}): VerifySpec {
         githubHost: "github.com",
         dockerArgs: [],
         repositories: ["owner/repository"],
+        requiredPermission: "push",
         where: WHERE,
         loginCommand: "docker run --rm -it ... codex login",
         ...over,
@@ -326,7 +327,8 @@ describe("verifyScript text", () => {
         const inner = dockerWords(verifyScript(docSpec({ repositories: ["owner/repository", "acme/demo"] }))).at(-1)!;
         expect(TOKEN_EXPORT).toBe(DOC_TOKEN_EXPORT);
         expect(inner.startsWith(`${DOC_TOKEN_EXPORT}\n`)).toBe(true);
-        expect(inner).toContain("gh api user --jq .login");
+        expect(inner).toContain("gh api -i user --jq .login");
+        expect(inner).toContain("gh api 'repos/acme/demo' --jq");
         expect(inner).toContain("gh repo view 'owner/repository'");
         expect(inner).toContain("gh repo view 'acme/demo'");
         expect(inner).toContain("codex login status");
@@ -425,7 +427,11 @@ describe("verifyScript executed with fake docker, gh and codex", () => {
     it("passes with a good token (given with a trailing CRLF), prints the login, leaves no staged token", () => {
         const r = sh(verifyScript(spec()), `${GOOD}\r\n`, env());
         expect(r.code, r.stderr).toBe(0);
-        expect(parseVerifyOutput(r.stdout)).toEqual({ githubLogin: "octocat" });
+        expect(parseVerifyOutput(r.stdout)).toEqual({
+            githubLogin: "octocat",
+            tokenExpiresAt: "never",
+            repositoryAccess: { "owner/repository": "push", "acme/demo": "push" },
+        });
         expect(r.stdout).toContain("gfh-checks=ok");
         expect(fs.readdirSync(secrets)).toEqual(["codex"]); // staged copy removed, real token file not written
         expect(fs.existsSync(path.join(secrets, "MARKER"))).toBe(false);
@@ -445,7 +451,7 @@ describe("verifyScript executed with fake docker, gh and codex", () => {
         const r = sh(verifyScript(spec()), "ghp_wrongwrongwrong", env());
         expect(r.code).toBe(3);
         expect(r.stderr).toContain(`verification check 'github-identity' failed on ${WHERE}.`);
-        expect(r.stderr).toContain("HTTP 401: Bad credentials");
+        expect(r.stderr).toContain("Bad credentials (HTTP 401)");
         expect(r.stderr).toContain("pulumi config set --secret githubToken");
         expect(r.stderr).not.toContain("ghp_wrongwrongwrong");
         expect(r.stderr).not.toContain("could not run");
@@ -506,9 +512,77 @@ describe("verifyScript executed with fake docker, gh and codex", () => {
         expect(parseVerifyOutput(r.stdout).githubLogin).toBe("octocat");
     });
 
-    it("parseVerifyOutput needs the login line", () => {
+    it("records the token's expiry as GitHub sent it; the parser turns it into ISO 8601 UTC", () => {
+        const r = sh(verifyScript(spec()), GOOD, env({ FAKE_EXPIRY: "2099-05-01 10:00:00 UTC" }));
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout).toContain("gfh-token-expires=2099-05-01 10:00:00 UTC\n");
+        expect(parseVerifyOutput(r.stdout).tokenExpiresAt).toBe("2099-05-01T10:00:00Z");
+    });
+
+    it("fails the token-expiry check when GitHub's expiry has passed, before anything is swapped", () => {
+        const r = sh(verifyScript(spec()), GOOD, env({ FAKE_EXPIRY: "2001-02-03 04:05:06 UTC" }));
+        expect(r.code).toBe(3);
+        expect(r.stderr).toContain(`verification check 'token-expiry' failed on ${WHERE}.`);
+        expect(r.stderr).toContain("GitHub says this token expired on 2001-02-03 04:05:06 UTC.");
+        expect(r.stderr).toContain("pulumi config set --secret githubToken");
+        expect(r.stdout).not.toContain("gfh-checks=ok");
+        expect(fs.readdirSync(secrets)).toEqual(["codex"]);
+    });
+
+    it("does not retry a 401 (its headers say Keep-Alive: timeout=5) and prints no headers", () => {
+        const r = sh(verifyScript(spec()), "ghp_wrongwrongwrong", env());
+        expect(r.code).toBe(3);
+        expect(r.stderr).toContain("expired");
+        expect(r.stderr).not.toMatch(/Keep-Alive|Content-Type|HTTP\/2\.0/);
+        expect(fs.readFileSync(path.join(log, "gh-calls"), "utf8")).toBe("api -i user --jq .login\n");
+    });
+
+    it("fails the permission check naming each repository below requiredPermission and its role", () => {
+        const r = sh(verifyScript(spec({ repositories: ["owner/repository", "acme/demo", "acme/other"] })), GOOD, env({
+            FAKE_REPOS: "owner/repository acme/demo acme/other",
+            FAKE_ROLES: "acme/demo=pull acme/other=triage",
+        }));
+        expect(r.code).toBe(3);
+        expect(r.stderr).toContain(`verification check 'repository-permission' failed on ${WHERE}.`);
+        expect(r.stderr).toContain("requiredPermission is push");
+        expect(r.stderr).toContain("acme/demo: the token may pull, it needs push");
+        expect(r.stderr).toContain("acme/other: the token may triage, it needs push");
+        expect(r.stderr).not.toContain("owner/repository:");
+        expect(r.stdout).toContain("gfh-repository-access=acme/demo pull\n");
+        expect(fs.readdirSync(secrets)).toEqual(["codex"]);
+    });
+
+    it.each([
+        ["pull", "acme/demo=pull", 0],
+        ["push", "acme/demo=admin", 0],
+        ["maintain", "acme/demo=push", 3],
+        ["admin", "acme/demo=maintain", 3],
+        ["pull", "acme/demo=none", 3],
+        ["pull", "acme/demo=unknown", 3],
+    ] as const)("requiredPermission %s with %s exits %i", (required, roles, code) => {
+        const r = sh(verifyScript(spec({ repositories: ["acme/demo"], requiredPermission: required })), GOOD, env({ FAKE_ROLES: roles }));
+        expect(r.code, r.stderr).toBe(code);
+        if (code === 0) expect(parseVerifyOutput(r.stdout).repositoryAccess).toEqual({ "acme/demo": roles.split("=")[1] });
+    });
+
+    it("parseVerifyOutput reads login, expiry and roles; only the login is required", () => {
         expect(() => parseVerifyOutput("gfh-checks=ok\n")).toThrow(/no GitHub login/);
-        expect(parseVerifyOutput("noise\ngfh-github-login=some-bot\r\n")).toEqual({ githubLogin: "some-bot" });
+        expect(parseVerifyOutput("noise\ngfh-github-login=some-bot\r\n")).toEqual({ githubLogin: "some-bot", tokenExpiresAt: "unknown", repositoryAccess: {} });
+        const out = [
+            "gfh-github-login=some-bot",
+            "gfh-token-expires=2027-03-31 00:00:00 +0900\r",
+            "gfh-repository-access=acme/demo pull",
+            "gfh-repository-access=owner/repository admin\r",
+            "gfh-checks=ok",
+        ].join("\n");
+        expect(parseVerifyOutput(out)).toEqual({
+            githubLogin: "some-bot",
+            tokenExpiresAt: "2027-03-30T15:00:00Z",
+            repositoryAccess: { "acme/demo": "pull", "owner/repository": "admin" },
+        });
+        expect(parseVerifyOutput("gfh-github-login=b\ngfh-token-expires=never\n").tokenExpiresAt).toBe("never");
+        // A header this program cannot read is kept as sent (the warning says so) rather than failing the run.
+        expect(parseVerifyOutput("gfh-github-login=b\ngfh-token-expires=next Tuesday\n").tokenExpiresAt).toBe("next Tuesday");
     });
 
     it("apiKeyLoginScript logs in from stdin when no login exists, and keeps an existing one", () => {
