@@ -26,11 +26,18 @@ gfh_node_modules .
 phase "type check"
 npx tsc --noEmit -p tsconfig.check.json
 
+phase "test tools (systemd-analyze checks the drift job's unit files)"
+command -v systemd-analyze >/dev/null || { apt-get update >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends systemd >/dev/null; }
+
 phase "unit tests"
 npx vitest run test/unit --reporter=default --reporter=json --outputFile.json="$reports/unit.json"
 
 phase "sandbox host"
 bash scripts/sandbox.sh up
+
+phase "PostgreSQL for shared state (loopback, stopped at the end)"
+trap 'bash scripts/postgres.sh down || true; rm -rf "$reports"' EXIT
+bash scripts/postgres.sh up
 
 phase "waiting for the Pulumi toolchain"
 if ! wait "$toolchain"; then cat "$reports/toolchain.log" >&2; echo "test: the Pulumi toolchain could not be built" >&2; exit 1; fi
