@@ -5,7 +5,7 @@ import { runCommand } from "../providers";
 
 export interface VerificationArgs {
     connection: pulumi.Input<SshTarget>;
-    spec: VerifySpec & { staging: { owner: string } };
+    spec: pulumi.Input<VerifySpec>;
     /** The token to check (secret): sent on stdin, staged beside the token file, checked, removed. */
     token: pulumi.Input<string>;
     /** Re-run the checks when any of these change: token fingerprint, image id, repositories, Codex login. */
@@ -28,7 +28,7 @@ export class Verification extends pulumi.ComponentResource {
             `${name}-checks`,
             {
                 connection: args.connection,
-                create: verifyScript(args.spec),
+                create: pulumi.output(args.spec).apply((s) => verifyScript(s as VerifySpec)),
                 stdin: pulumi.secret(args.token),
                 triggers: args.triggers,
                 what: "verification",

@@ -3,6 +3,8 @@ import * as path from "path";
 /** What the security rules need to know about a host layout. */
 export interface Layout {
     runtimeUser: string;
+    /** The runtime user's home: from the host's passwd entry once it has been read (/home/<runtimeUser> before). */
+    home: string;
     appDir: string;
     workspaceDir: string;
     secretsDir: string;
@@ -87,7 +89,7 @@ function parseVolumeSpec(spec: string): Mount | undefined {
 
 /** The host paths the setup document forbids mounting, each with its rule. */
 function forbidden(l: Layout): Array<{ path: string; subtree: boolean; rule: string }> {
-    const home = `/home/${l.runtimeUser}`;
+    const home = l.home;
     return [
         { path: home, subtree: false, rule: `the runtime user's home directory ${home}` },
         { path: `${home}/.ssh`, subtree: true, rule: `SSH configuration ${home}/.ssh/` },
@@ -132,14 +134,14 @@ export function checkCredentialPlacement(l: Layout): Array<{ key: string; messag
         if (isWithin(p, l.workspaceDir) || isWithin(l.workspaceDir, p)) {
             issues.push({ key, message: `${p} overlaps the workspace ${l.workspaceDir}; credentials must not be placed there` });
         }
-        if (isWithin(p, `/home/${l.runtimeUser}/.ssh`) || isWithin(p, `/home/${l.runtimeUser}/.config`)) {
+        if (isWithin(p, `${l.home}/.ssh`) || isWithin(p, `${l.home}/.config`)) {
             issues.push({ key, message: `${p} lies in a directory the setup document forbids mounting` });
         }
     }
     if (l.tokenFile === l.codexDir || isWithin(l.tokenFile, l.codexDir)) {
         issues.push({ key: "tokenFile", message: `${l.tokenFile} must not lie in the Codex auth directory ${l.codexDir}` });
     }
-    if (norm(l.secretsDir) === `/home/${l.runtimeUser}`) {
+    if (norm(l.secretsDir) === norm(l.home)) {
         issues.push({ key: "secretsDir", message: "must not be the runtime user's home directory" });
     }
     return issues;

@@ -4,3 +4,4 @@ export * from "./pulledImage";
 export * from "./sshCommand";
 export * from "./runCommand";
 export * from "./codexLogin";
+export * from "./hostAccount";

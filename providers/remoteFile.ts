@@ -8,6 +8,8 @@ export interface RemoteFileArgs {
     connection: ConnectionInput;
     path: pulumi.Input<string>;
     owner: pulumi.Input<string>;
+    /** The runtime user: with root as the SSH user, every operation on the file runs as this user. */
+    runtimeUser: pulumi.Input<string>;
     mode: pulumi.Input<string>;
     /** Exact bytes of the file; pass a secret Output for credentials: it stays encrypted in state. */
     content: pulumi.Input<string>;
@@ -16,13 +18,17 @@ export interface RemoteFileArgs {
 interface State {
     connection: SshTarget;
     path: string;
+    /** Desired owner in the inputs; the owner seen on the host after a read. */
     owner: string;
+    /** Absent in state written before it existed: the owner was the runtime user then. */
+    runtimeUser?: string;
     mode: string;
     content: string;
     /** sha256 of the bytes on the host (hex). */
     sha256: string;
 }
 
+const runAs = (s: State) => s.runtimeUser ?? s.owner;
 const sha256 = (s: string) => crypto.createHash("sha256").update(s, "utf8").digest("hex");
 
 async function write(s: State): Promise<State> {
@@ -36,7 +42,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
         return { id: `${inputs.connection.host}:${inputs.connection.port}:${inputs.path}`, outs: await write(inputs) };
     },
     async read(id: string, props: State) {
-        const out = (await run(props.connection, statFileScript(props.path), `reading ${props.path}`)).trim();
+        const out = (await run(props.connection, statFileScript(props.path, runAs(props)), `reading ${props.path}`)).trim();
         const m = /^present (\d+) (\S+) ([0-9a-f]{64}|unreadable)$/.exec(out);
         return m ? { id, props: { ...props, mode: m[1], owner: m[2], sha256: m[3] } } : { id: "", props };
     },
@@ -49,7 +55,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
         return { outs: await write(news) };
     },
     async delete(_id: string, props: State) {
-        await run(props.connection, removeFileScript(props.path), `removing ${props.path}`);
+        await run(props.connection, removeFileScript(props.path, runAs(props)), `removing ${props.path}`);
     },
 };
 

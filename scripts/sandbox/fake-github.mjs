@@ -87,14 +87,21 @@ function userObject(login) {
   };
 }
 
+// A fixture key `owner/*` stands for every repository of that owner (tests with hundreds of repositories).
+const matches = (key, full) => key.toLowerCase() === full.toLowerCase() ||
+  (key.endsWith('/*') && full.toLowerCase().startsWith(key.slice(0, -1).toLowerCase()));
+
 function canSee(login, full) {
   const u = fixtures.users[login];
-  return !!(u && Array.isArray(u.repositories) && u.repositories.some((r) => r.toLowerCase() === full.toLowerCase()));
+  return !!(u && Array.isArray(u.repositories) && u.repositories.some((r) => matches(r, full)));
 }
 
 function findRepo(owner, name) {
-  const key = Object.keys(fixtures.repositories).find((k) => k.toLowerCase() === `${owner}/${name}`.toLowerCase());
-  return key ? { full: key, ...fixtures.repositories[key] } : null;
+  const full = `${owner}/${name}`;
+  const key = Object.keys(fixtures.repositories).find((k) => k.toLowerCase() === full.toLowerCase()) ||
+    Object.keys(fixtures.repositories).find((k) => matches(k, full));
+  if (!key) return null;
+  return key.endsWith('/*') ? { ...fixtures.repositories[key], full } : { full: key, ...fixtures.repositories[key] };
 }
 
 function restRepo(r) {
