@@ -120,7 +120,10 @@ export function ensureDirectoryScript(d: DirectorySpec): string {
     ].join("\n");
 }
 
-/** Prints `present <mode> <owner> <entries>` or `absent`; `entries` counts files up to the document's depth 3. Read as `user`. */
+/**
+ * Prints `present <mode> <owner> <entries>` or `absent`; `entries` counts files up to the document's depth 3. Read
+ * as `user`; `""` reads as the SSH user (state written before the runtime user was recorded).
+ */
 export function statDirectoryScript(path: string, user: string): string {
     const body = [
         'p=$1',
@@ -129,6 +132,7 @@ export function statDirectoryScript(path: string, user: string): string {
         '  find "$p" -mindepth 1 -maxdepth 3 -type f 2>/dev/null | wc -l',
         "else echo absent; fi",
     ].join("\n");
+    if (!user) return `sh -c ${quote(body)} sh ${quote(path)}`;
     return [runtimeUserPrelude(user), `asuser sh -c ${quote(body)} sh ${quote(path)}`].join("\n");
 }
 

@@ -579,8 +579,11 @@ cmd_reset_host() {
   if mountpoint -q "$RHOME/.secrets"; then umount "$RHOME/.secrets" || umount -l "$RHOME/.secrets"; fi
   rm -rf "$RHOME/.secrets" "$RHOME/app" "$RHOME/.ansible"
   # A test that moves the runtime user's home (a service user under /var/lib) may have died before moving it back.
+  # (/etc/passwd rewritten in place: usermod refuses while the user has a process, e.g. an SSH session.)
   if id -u "$RUSER" >/dev/null 2>&1 && [[ "$(getent passwd "$RUSER" | cut -d: -f6)" != "$RHOME" ]]; then
-    usermod -d "$RHOME" "$RUSER"; say "reset-host: home of $RUSER set back to $RHOME"
+    awk -F: -v OFS=: -v u="$RUSER" -v h="$RHOME" '$1 == u { $6 = h } { print }' /etc/passwd >"$STATE/passwd.new"
+    cat "$STATE/passwd.new" >/etc/passwd && rm -f "$STATE/passwd.new"
+    say "reset-host: home of $RUSER set back to $RHOME"
   fi
   local removed=""
   if docker_ok; then removed="$(remove_agent_images)"; fi

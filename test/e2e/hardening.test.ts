@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { exec, SshTarget } from "../../lib/ssh";
+import { closeConnections, exec, SshTarget } from "../../lib/ssh";
 import { onHost, plannedChanges, removeConfig, resetHost, Sandbox, sandboxStack, setPlain, setSecret, stepNames, upError, upOk } from "./harness";
 
 /**
@@ -131,6 +131,13 @@ describe("the runtime user cannot reach root through links (SSH user root)", () 
     }, 600_000);
 });
 
+/**
+ * Sets a user's home in /etc/passwd, rewritten in place (usermod refuses while the user has processes, e.g. an
+ * SSH session another test left open).
+ */
+const setHome = (user: string, home: string) =>
+    onHost(`awk -F: -v OFS=: -v u=${user} -v h=${home} '$1 == u { $6 = h } { print }' /etc/passwd > /etc/passwd.gfh && cat /etc/passwd.gfh > /etc/passwd && rm /etc/passwd.gfh && getent passwd ${user} | cut -d: -f6`);
+
 describe("the runtime user's home comes from the host", () => {
     const t = sandboxStack("home");
     const movedHome = "/var/lib/gfh-e2e-home";
@@ -151,7 +158,8 @@ describe("the runtime user's home comes from the host", () => {
 
     it("a home under /var/lib: preview on a new host shows the plan there, up puts .secrets there", async () => {
         const user = t.sb.sshUser;
-        onHost(`rm -rf ${movedHome} && mkdir -m 750 ${movedHome} && chown ${user}: ${movedHome} && usermod -d ${movedHome} ${user}`);
+        onHost(`rm -rf ${movedHome} && mkdir -m 750 ${movedHome} && chown ${user}: ${movedHome}`);
+        expect(setHome(user, movedHome).trim()).toBe(movedHome);
         try {
             await setSecret(t.stack, "openaiApiKey", "sk-sandbox-home-0001");
             const { steps, text } = await plannedChanges(t.stack);
@@ -171,13 +179,15 @@ describe("the runtime user's home comes from the host", () => {
             await t.stack.destroy({ onOutput: () => undefined });
             expect(fs.existsSync(`${movedHome}/.secrets/gh-token`)).toBe(false);
         } finally {
-            onHost(`usermod -d /home/${user} ${user} && rm -rf ${movedHome}`);
+            setHome(user, `/home/${user}`);
+            onHost(`rm -rf ${movedHome}`);
         }
     }, 600_000);
 });
 
 describe("pinned host keys of every type", () => {
     const t = sandboxStack("hostkeys");
+    afterAll(() => closeConnections());
 
     it("an ECDSA pin works while the host also has an ed25519 key (ssh2 path)", async () => {
         await setSecret(t.stack, "openaiApiKey", "sk-sandbox-hostkeys-0001");
