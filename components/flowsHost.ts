@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { FlowsConfig, HostConfig } from "../lib/config";
+import { FlowsConfig, forHost, HostConfig } from "../lib/config";
 import { CheckContainer } from "../lib/checks";
 import type { SshTarget } from "../lib/ssh";
+import { HostAccount } from "../providers";
 import { AgentImage } from "./agentImage";
 import { AgentProfiles } from "./agentProfiles";
 import { CodexAuth } from "./codexAuth";
@@ -45,13 +46,24 @@ export class FlowsHost extends pulumi.ComponentResource {
         const runner = c.remoteCommands;
 
         const where = `host '${h.name}' (${h.address}:${h.port})`;
-        const dirs = new CredentialDirectories(name, { connection, runtimeUser: c.runtimeUser, secretsDir: c.secretsDir, codexDir: c.codexDir }, parent);
-        const image = new AgentImage(name, { connection, image: c.image, pullFrom: c.imagePullFrom, source: c.imageSource }, parent);
+        // Read first, on every preview too: the runtime user's real home decides the default paths and the rules.
+        const account = new HostAccount(`${name}-account`, `${h.address}:${h.port}:${c.runtimeUser}`, { connection, user: c.runtimeUser, where }, parent);
+        const hc = pulumi.all([account.home, account.homeExists]).apply(([home, homeExists]) => forHost(c, { home, homeExists }, where));
+        const dirs = new CredentialDirectories(name, { connection, runtimeUser: c.runtimeUser, secretsDir: hc.secretsDir, codexDir: hc.codexDir }, parent);
+        // After the account read: a host without the runtime user gets nothing, not even the image.
+        const image = new AgentImage(name, { connection, image: c.image, pullFrom: c.imagePullFrom, source: c.imageSource }, { parent: this, dependsOn: [account] });
 
-        const container: CheckContainer = { image: c.image, tokenFile: c.tokenFile, codexDir: c.codexDir, githubHost: c.githubHost, dockerArgs: c.checkDockerArgs };
+        const container: pulumi.Output<CheckContainer> = hc.apply((x) => ({
+            runtimeUser: x.runtimeUser,
+            image: x.image,
+            tokenFile: x.tokenFile,
+            codexDir: x.codexDir,
+            githubHost: x.githubHost,
+            dockerArgs: x.checkDockerArgs,
+        }));
         const codex = new CodexAuth(
             name,
-            { connection, container, workspaceDir: c.workspaceDir, runtimeUser: c.runtimeUser, where, openaiApiKey: args.openaiApiKey },
+            { connection, container, workspaceDir: hc.workspaceDir, runtimeUser: c.runtimeUser, where, openaiApiKey: args.openaiApiKey },
             { parent: this, dependsOn: [dirs, image] },
         );
         const fingerprint = pulumi.unsecret(pulumi.output(args.githubToken).apply(tokenFingerprint));
@@ -60,29 +72,25 @@ export class FlowsHost extends pulumi.ComponentResource {
             name,
             {
                 connection,
-                spec: {
-                    ...container,
-                    repositories: c.repositories,
-                    requiredPermission: c.requiredPermission,
-                    where,
-                    loginCommand: codex.loginCommandText,
-                    staging: { owner: c.runtimeUser },
-                },
+                spec: pulumi
+                    .all([container, codex.loginCommand])
+                    .apply(([ct, loginCommand]) => ({ ...ct, repositories: c.repositories, requiredPermission: c.requiredPermission, where, loginCommand, staging: true })),
                 token: args.githubToken,
                 triggers: [fingerprint, image.imageId, c.repositories, c.githubHost, codex.loginId],
                 runner,
+                where,
                 expiryWarningDays: c.tokenExpiryWarningDays,
             },
             { parent: this, dependsOn: [dirs, image, codex] },
         );
         const token = new GithubTokenFile(
             name,
-            { connection, runtimeUser: c.runtimeUser, tokenFile: c.tokenFile, token: args.githubToken, fingerprint },
+            { connection, runtimeUser: c.runtimeUser, tokenFile: hc.tokenFile, token: args.githubToken, fingerprint },
             { parent: this, dependsOn: [verification] },
         );
         const profiles = new AgentProfiles(
             name,
-            { connection, base: c, repositories: c.repositories, prompt: args.prompt, install: c.installProfiles },
+            { connection, base: hc, repositories: c.repositories, prompt: args.prompt, install: c.installProfiles },
             { parent: this, dependsOn: [verification] },
         );
 

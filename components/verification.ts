@@ -6,12 +6,14 @@ import { runCommand } from "../providers";
 
 export interface VerificationArgs {
     connection: pulumi.Input<SshTarget>;
-    spec: VerifySpec & { staging: { owner: string } };
+    spec: pulumi.Input<VerifySpec>;
     /** The token to check (secret): sent on stdin, staged beside the token file, checked, removed. */
     token: pulumi.Input<string>;
     /** Re-run the checks when any of these change: token fingerprint, image id, repositories, Codex login. */
     triggers: pulumi.Input<unknown[]>;
     runner: "pulumi-command" | "ssh2";
+    /** Where, for the expiry warning: `host 'web-1' (203.0.113.10:22)`. */
+    where: string;
     /** `tokenExpiryWarningDays`: warn when the token expires within this many days. */
     expiryWarningDays: number;
 }
@@ -36,7 +38,7 @@ export class Verification extends pulumi.ComponentResource {
             `${name}-checks`,
             {
                 connection: args.connection,
-                create: verifyScript(args.spec),
+                create: pulumi.output(args.spec).apply((s) => verifyScript(s as VerifySpec)),
                 stdin: pulumi.secret(args.token),
                 triggers: args.triggers,
                 what: "verification",
@@ -49,7 +51,7 @@ export class Verification extends pulumi.ComponentResource {
         // Known in a preview when the checks will not re-run (the recorded expiry), and in an up once they ran.
         // A new token's expiry is unknown to a preview: GitHub tells it only to a request made with the token.
         this.tokenExpiresAt = result.tokenExpiresAt.apply((expiresAt) => {
-            const warning = expiryWarning({ where: args.spec.where, expiresAt, now: new Date(), days: args.expiryWarningDays });
+            const warning = expiryWarning({ where: args.where, expiresAt, now: new Date(), days: args.expiryWarningDays });
             if (warning) pulumi.log.warn(warning, this);
             return expiresAt;
         });

@@ -1,3 +1,4 @@
+import { refuseLinksLine, runtimeUserPrelude } from "./hostfs";
 import { CONTAINER_CODEX_DIR, CONTAINER_TOKEN_FILE, quote, quoteAll } from "./shell";
 import { CONTAINER_WORKSPACE } from "./security";
 import { expiryToIso, NEVER, Permission, PERMISSIONS, UNKNOWN } from "./access";
@@ -6,6 +7,8 @@ import { expiryToIso, NEVER, Permission, PERMISSIONS, UNKNOWN } from "./access";
 export const TOKEN_EXPORT = `export GH_TOKEN="$(tr -d "\\r\\n" < "$GH_TOKEN_FILE")"; export GITHUB_TOKEN="$GH_TOKEN"`;
 
 export interface CheckContainer {
+    /** Owner of the token file and the Codex directory; host-side file operations run as this user. */
+    runtimeUser: string;
     image: string;
     tokenFile: string;
     codexDir: string;
@@ -31,10 +34,10 @@ export function containerArgs(c: CheckContainer, opts: { tokenMount: boolean; st
 export interface VerifySpec extends CheckContainer {
     /**
      * Verify before swap: the token arrives on stdin and is checked from a 0600 staging file beside
-     * `tokenFile` (owned by `owner`), removed afterwards; the real token file is written only after
+     * `tokenFile`, made and removed by the runtime user; the real token file is written only after
      * the checks pass, so a bad new token never replaces a working one.
      */
-    staging?: { owner: string };
+    staging?: boolean;
     repositories: readonly string[];
     /** The least role the token must have on every repository (`requiredPermission`). */
     requiredPermission: Permission;
@@ -68,6 +71,9 @@ export const HIGHEST_ROLE_JQ = `.permissions as $p | if $p == null then "unknown
 export function verifyScript(v: VerifySpec): string {
     const fail = (check: string, advice: string, detail: boolean) =>
         `{ printf '%s\\n' ${quote(`verification check '${check}' failed on ${v.where}.`)}${detail ? ` "$out"` : ""} ${quote(advice)} >&2; exit 3; }`;
+    // The same inside the repository loop, naming the repository `$r`.
+    const failRepo = (before: string, after: string) =>
+        `{ printf '%s\\n' ${quote("verification check 'repository ")}"$r"${quote(`' failed on ${v.where}.`)} "$out" ${quote(before)}"$r"${quote(after)} >&2; exit 3; }`;
     const need = PERMISSIONS.indexOf(v.requiredPermission) + 1;
     const rotate = "pulumi config set --secret githubToken <token>, then pulumi up.";
     const inner = [
@@ -95,16 +101,16 @@ export function verifyScript(v: VerifySpec): string {
         )}; fi`,
         `printf '%s%s\\n' ${quote(LOGIN_MARK)} "$login" ${quote(EXPIRES_MARK)} "$exp"`,
         "short=''",
-        ...v.repositories.flatMap((r) => [
-            `retry gh repo view ${quote(r)} --json nameWithOwner --jq .nameWithOwner || ${fail(
-                `repository ${r}`,
-                `The token's account cannot see ${r}. Give the account access to it (a fine-grained token needs it under "Only selected repositories", with Contents, Issues and Pull requests read and write; an organisation may have to approve the token), or remove it from repositories.`,
-                true,
-            )}`,
-            `retry gh api ${quote(`repos/${r}`)} --jq ${quote(HIGHEST_ROLE_JQ)} || ${fail(`repository ${r}`, `GET /repos/${r} failed, so the token's role on it is unknown.`, true)}`,
-            `role=$(last); printf '%s%s %s\\n' ${quote(ACCESS_MARK)} ${quote(r)} "$role"`,
-            `[ "$(rank "$role")" -ge ${need} ] || short="$short"$'\\n'${quote(`  ${r}: the token may `)}"$role"${quote(`, it needs ${v.requiredPermission}`)}`,
-        ]),
+        // One loop, not lines per repository: the whole text is one `docker run` argument (128 KiB at most).
+        `for r in ${quoteAll(v.repositories)}; do`,
+        `  retry gh repo view "$r" --json nameWithOwner --jq .nameWithOwner || ${failRepo(
+            "The token's account cannot see ",
+            `. Give the account access to it (a fine-grained token needs it under "Only selected repositories", with Contents, Issues and Pull requests read and write; an organisation may have to approve the token), or remove it from repositories.`,
+        )}`,
+        `  retry gh api "repos/$r" --jq ${quote(HIGHEST_ROLE_JQ)} || ${failRepo("GET /repos/", " failed, so the token's role on it is unknown.")}`,
+        `  role=$(last); printf '%s%s %s\\n' ${quote(ACCESS_MARK)} "$r" "$role"`,
+        `  [ "$(rank "$role")" -ge ${need} ] || short="$short"$'\\n'"  $r: the token may $role"${quote(`, it needs ${v.requiredPermission}`)}`,
+        "done",
         `[ -z "$short" ] || { out=${quote(`requiredPermission is ${v.requiredPermission}; GitHub reports a lower role:`)}"$short"; ${fail(
             "repository-permission",
             `Give the token's account the ${v.requiredPermission} role on each repository listed (a fine-grained token also needs Contents, Issues and Pull requests: Read and write), or set requiredPermission lower if the agents need less.`,
@@ -119,22 +125,18 @@ export function verifyScript(v: VerifySpec): string {
         `echo gfh-checks=ok`,
     ].join("\n");
     const words = [...containerArgs(v, { tokenMount: true }), "bash", "-lc", inner].map(quote);
-    const lines = ["set -u"];
+    const dir = v.tokenFile.slice(0, v.tokenFile.lastIndexOf("/")) || "/";
+    // The daemon resolves mount sources as root: a link the runtime user planted along them is refused first.
+    const lines = ["set -u", runtimeUserPrelude(v.runtimeUser), `${refuseLinksLine(v.runtimeUser, v.codexDir)} || exit`, `${refuseLinksLine(v.runtimeUser, dir)} || exit`];
     if (v.staging) {
-        const dir = v.tokenFile.slice(0, v.tokenFile.lastIndexOf("/")) || "/";
         const prefix = `${dir}/.${v.tokenFile.slice(v.tokenFile.lastIndexOf("/") + 1)}.verify.`;
         const mount = quote(`type=bind,src=${v.tokenFile},dst=${CONTAINER_TOKEN_FILE},readonly`);
         words[words.indexOf(mount)] = `"type=bind,src=$tmp,dst=${CONTAINER_TOKEN_FILE},readonly"`;
         const cannot = `{ printf '%s\\n' ${quote(`cannot stage the new token in ${dir} on ${v.where}; the old token file is unchanged.`)} >&2; exit 4; }`;
-        lines.push(
-            "umask 077",
-            // A staging file left by an interrupted run holds a token: remove it first.
-            `rm -f ${quote(prefix)}*`,
-            `tmp=$(mktemp ${quote(`${prefix}XXXXXX`)}) || ${cannot}`,
-            `trap 'rm -f "$tmp"' EXIT HUP INT TERM`,
-            `cat > "$tmp" || ${cannot}`,
-            `chown ${quote(`${v.staging.owner}:`)} "$tmp" && chmod 600 "$tmp" || ${cannot}`,
-        );
+        // As the runtime user: a staging file left by an interrupted run holds a token and goes first; the new one is
+        // made by mktemp (O_EXCL, random name, 0600), so a link planted or swapped in reaches only the user's own files.
+        const stage = ["set -eu", "umask 077", 'rm -f -- "$1"*', 't=$(mktemp -- "${1}XXXXXXXXXX")', 'cat > "$t" || { rm -f -- "$t"; exit 1; }', "printf '%s\\n' \"$t\""].join("\n");
+        lines.push(`tmp=$(asuser sh -c ${quote(stage)} sh ${quote(prefix)}) || ${cannot}`, `trap 'asuser rm -f -- "$tmp"' EXIT HUP INT TERM`);
     }
     return [
         ...lines,
@@ -202,6 +204,8 @@ export function apiKeyLoginScript(c: CheckContainer): string {
     const withStdin = containerArgs(c, { tokenMount: false, stdin: true });
     return [
         "set -eu",
+        runtimeUserPrelude(c.runtimeUser),
+        refuseLinksLine(c.runtimeUser, c.codexDir),
         `if ${quoteAll([...base, "codex", "login", "status"])} >/dev/null 2>&1; then echo codex-login=present; exit 0; fi`,
         `${quoteAll([...withStdin, "codex", "login", "--with-api-key"])} >&2`,
         "echo codex-login=created",

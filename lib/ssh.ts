@@ -2,6 +2,7 @@
 // `require("ssh2")` inside the dynamic provider (an esModuleInterop wrapper would be serialized by value).
 import crypto = require("crypto");
 import ssh2 = require("ssh2");
+import { launch } from "./shell";
 type Client = ssh2.Client;
 type ConnectConfig = ssh2.ConnectConfig;
 
@@ -15,7 +16,7 @@ export interface SshEndpoint {
     host: string;
     port: number;
     user: string;
-    /** Pinned public host key, `ssh-ed25519 AAAA...`. */
+    /** Pinned public host key, `ssh-ed25519 AAAA...` (or ECDSA, RSA). */
     hostKey: string;
 }
 
@@ -40,6 +41,17 @@ export function fingerprint(keyBlob: Buffer): string {
 
 export function hostKeyBlob(hostKey: string): Buffer {
     return Buffer.from(hostKey.trim().split(/\s+/)[1] ?? "", "base64");
+}
+
+/**
+ * Host key algorithms to offer for a pinned key: only its own type. Left to the default order, a host that also has
+ * an ed25519 key presents that one, and an RSA or ECDSA pin fails as a false "host key mismatch". RSA keys sign
+ * with SHA-2 (`rsa-sha2-*`); the SHA-1 `ssh-rsa` signature is refused by OpenSSH 8.8 and later.
+ */
+export function hostKeyAlgorithms(hostKey: string): string[] {
+    const type = hostKey.trim().split(/\s+/)[0];
+    if (type === "ssh-rsa") return ["rsa-sha2-512", "rsa-sha2-256"];
+    return [type];
 }
 
 function describe(e: SshEndpoint): string {
@@ -71,6 +83,7 @@ function connectOnce(e: SshEndpoint, privateKey: string, sock?: NodeJS.ReadableS
             keepaliveInterval: 10_000,
             keepaliveCountMax: 3,
             sock: sock as ConnectConfig["sock"],
+            algorithms: { serverHostKey: hostKeyAlgorithms(e.hostKey) as NonNullable<ConnectConfig["algorithms"]>["serverHostKey"] },
             hostVerifier: (key: Buffer) => {
                 presented = key;
                 return key.equals(expected);
@@ -147,10 +160,21 @@ function client(t: SshTarget): Promise<Client> {
     return c;
 }
 
-/** Runs a script with `/bin/sh` on the target; `stdin` (e.g. a secret) travels inside the encrypted channel only. */
+/** Closes every pooled connection (for callers that outlive their work, e.g. tests). */
+export async function closeConnections(): Promise<void> {
+    const p = pool();
+    const all = [...p.values()];
+    p.clear();
+    for (const c of await Promise.allSettled(all)) if (c.status === "fulfilled") c.value.end();
+}
+
+/**
+ * Runs a script with `/bin/sh` on the target. The script travels on stdin ahead of `stdin` (e.g. a secret), both
+ * inside the encrypted channel only; the command line is short and fixed (`launch`).
+ */
 export async function exec(t: SshTarget, script: string, stdin?: string): Promise<ExecResult> {
     const c = await client(t);
-    const command = `/bin/sh -c '${script.replace(/'/g, `'\\''`)}'`;
+    const { command, input } = launch(script, stdin ?? "");
     return new Promise((resolve, reject) => {
         c.exec(command, (err, stream) => {
             if (err) return reject(new Error(`SSH exec on ${describe(t)} failed: ${err.message}`));
@@ -170,7 +194,7 @@ export async function exec(t: SshTarget, script: string, stdin?: string): Promis
                 }
                 resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr });
             });
-            stream.end(stdin ?? "");
+            stream.end(input);
         });
     });
 }

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
+import { launch } from "../lib/shell";
 import type { SshTarget } from "../lib/ssh";
 import { SshCommand } from "./sshCommand";
 
@@ -32,9 +33,12 @@ export function runCommand(name: string, a: RunCommandArgs, opts: pulumi.CustomR
     if (a.runner === "ssh2") {
         return new SshCommand(name, { connection: a.connection, create: a.create, stdin: a.stdin, triggers: a.triggers, what: a.what }, opts).stdout;
     }
+    // The same command and stdin as the ssh2 runner sends (lib/ssh `exec`): the script travels on stdin, ahead of the secret.
+    const create = pulumi.output(a.create).apply((s) => launch(s).command);
+    const stdin = pulumi.all([a.create, a.stdin ?? ""]).apply(([s, i]) => launch(s, i).input);
     return new command.remote.Command(
         name,
-        { connection: commandConnection(a.connection), create: a.create, stdin: a.stdin, triggers: a.triggers, addPreviousOutputInEnv: false },
+        { connection: commandConnection(a.connection), create, stdin, triggers: a.triggers, addPreviousOutputInEnv: false },
         { ...opts, additionalSecretOutputs: ["stdin"] },
     ).stdout;
 }

@@ -6,14 +6,15 @@
 #   scripts/sandbox.sh status        one line per service; exit 1 if any is down
 #   scripts/sandbox.sh env           shell-sourceable GFH_SANDBOX_* lines (also in <state>/env)
 #   scripts/sandbox.sh reset-host    remove ~user/.secrets, ~user/app, the agent image from the daemon,
-#                                    and the fake API's request log / pending failures (a fresh host per test file)
+#                                    and the fake API's request log / pending failures (a fresh host per test file);
+#                                    sets the runtime user's home back to /home/<user> if a test moved it
 #   scripts/sandbox.sh seed-codex DIR  write Codex auth state into DIR as `codex login --with-api-key` leaves it
 #
 # Must run as root (Debian 12). What it sets up, in one network namespace (the root one):
 #   dockerd (--iptables=false --bridge=none; containers use --network host|none), a docker-registry on
 #   127.0.0.1:5000 holding 127.0.0.1:5000/github-flows-agent-codex:latest (debootstrap'ed bookworm + gh + codex),
-#   the runtime user (`user`, in group docker), an sshd on 127.0.0.1:2222 with its own host key and authorized
-#   keys file, and a fake GitHub API (scripts/sandbox/fake-github.mjs) on 127.0.0.1:80 reached as
+#   the runtime user (`user`, in group docker), an sshd on 127.0.0.1:2222 with its own host keys (ed25519, ECDSA,
+#   RSA) and authorized keys file (the runtime user and root, key only), and a fake GitHub API (scripts/sandbox/fake-github.mjs) on 127.0.0.1:80 reached as
 #   api.github.localhost via /etc/hosts, with a control endpoint on 127.0.0.1:8081.
 # The image has ENV GH_HOST=github.localhost baked in, so gh in it talks to the fake API without extra -e.
 # dockerd runs with --bridge=none: a container started without --network gets only a loopback interface
@@ -264,10 +265,19 @@ phase_sshd() {
   PHASE=sshd
   mkdir -p /run/sshd && chmod 755 /run/sshd
   local hk="$STATE/ssh_host_ed25519_key" ck="$STATE/client_ed25519" conf="$STATE/sshd_config"
+  # ECDSA and RSA host keys beside ed25519: pinning a non-preferred key type must work (tests pin each).
+  local ek="$STATE/ssh_host_ecdsa_key" rk="$STATE/ssh_host_rsa_key"
   [[ -s "$hk" ]] || ssh-keygen -q -t ed25519 -N '' -C "github-flows-host-sandbox-$NAME" -f "$hk"
+  [[ -s "$ek" ]] || ssh-keygen -q -t ecdsa -b 256 -N '' -C "github-flows-host-sandbox-$NAME" -f "$ek"
+  [[ -s "$rk" ]] || ssh-keygen -q -t rsa -b 3072 -N '' -C "github-flows-host-sandbox-$NAME" -f "$rk"
   [[ -s "$ck" ]] || ssh-keygen -q -t ed25519 -N '' -C "github-flows-host-sandbox-client-$NAME" -f "$ck"
-  chmod 600 "$hk" "$ck"
+  chmod 600 "$hk" "$ek" "$rk" "$ck"
   install -m 644 "$ck.pub" "$STATE/authorized_keys/$RUSER"
+  # Root may log in with the same key (never with a password): a real fleet uses root as the SSH user, and the
+  # tests that treat the runtime user as an adversary need it. With UsePAM no, a '!' (locked) password field
+  # refuses even a valid key; '*' means "no password" without locking.
+  install -m 644 "$ck.pub" "$STATE/authorized_keys/root"
+  case "$(getent shadow root | cut -d: -f2)" in '!'|'!*') usermod -p '*' root ;; esac
   printf '[127.0.0.1]:%s %s\n' "$SSH_PORT" "$(cut -d' ' -f1,2 "$hk.pub")" >"$STATE/known_hosts"
   local sftp=/usr/lib/openssh/sftp-server
   cat >"$conf.new" <<EOF
@@ -275,14 +285,16 @@ phase_sshd() {
 Port $SSH_PORT
 ListenAddress 127.0.0.1
 HostKey $hk
+HostKey $ek
+HostKey $rk
 PidFile $STATE/sshd.pid
 AuthorizedKeysFile $STATE/authorized_keys/%u
 PubkeyAuthentication yes
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no
-PermitRootLogin no
-AllowUsers $RUSER
+PermitRootLogin prohibit-password
+AllowUsers $RUSER root
 StrictModes yes
 X11Forwarding no
 PrintMotd no
@@ -310,12 +322,18 @@ EOF
     echo "$out" >&2; tail_log "$STATE/sshd.log" 15; die "ssh $RUSER@127.0.0.1:$SSH_PORT 'docker info && id' failed"
   fi
   say "sshd: ssh as $RUSER works: $out ($(elapsed))"
+  if ! out="$(ssh_as root 'id -un' 2>&1)" || [[ "$out" != root ]]; then
+    echo "$out" >&2; tail_log "$STATE/sshd.log" 15; die "ssh root@127.0.0.1:$SSH_PORT (key only) failed"
+  fi
+  say "sshd: ssh as root (key only) works"
 }
 
-ssh_user() {
+ssh_as() { # ssh_as USER CMD...
+  local who="$1"; shift
   ssh -i "$STATE/client_ed25519" -p "$SSH_PORT" -o BatchMode=yes -o StrictHostKeyChecking=yes \
-    -o UserKnownHostsFile="$STATE/known_hosts" -o ConnectTimeout=10 -o LogLevel=ERROR "$RUSER@127.0.0.1" "$@"
+    -o UserKnownHostsFile="$STATE/known_hosts" -o ConnectTimeout=10 -o LogLevel=ERROR "$who@127.0.0.1" "$@"
 }
+ssh_user() { ssh_as "$RUSER" "$@"; }
 
 hosts_block() { printf '%s\n127.0.0.1 %s api.%s\n%s\n' "$HOSTS_BEGIN" "$GITHUB_HOST" "$GITHUB_HOST" "$HOSTS_END"; }
 hosts_without_block() { awk -v b="$HOSTS_BEGIN" -v e="$HOSTS_END" '$0 == b { skip = 1; next } $0 == e { skip = 0; next } !skip' /etc/hosts; }
@@ -357,6 +375,7 @@ phase_fake_github() {
       GFH_FAKE_GITHUB_WEB_HOST="$GITHUB_HOST" launch "$STATE/fake-github.pid" "$STATE/fake-github.log" \
       node "$SCRIPT_DIR/sandbox/fake-github.mjs"
     wait_service "$STATE/fake-github.pid" 15 api_ok || { tail_log "$STATE/fake-github.log"; die "fake GitHub API did not start"; }
+    echo "$code" >"$STATE/fake-github.code"
     fresh=1
   fi
   if ((fresh)); then
@@ -486,6 +505,9 @@ GFH_SANDBOX_NAME=$NAME
 GFH_SANDBOX_HOST=127.0.0.1
 GFH_SANDBOX_PORT=$SSH_PORT
 GFH_SANDBOX_SSH_USER=$RUSER
+GFH_SANDBOX_ROOT_USER=root
+GFH_SANDBOX_HOST_KEY_ECDSA='$(cut -d' ' -f1,2 "$STATE/ssh_host_ecdsa_key.pub")'
+GFH_SANDBOX_HOST_KEY_RSA='$(cut -d' ' -f1,2 "$STATE/ssh_host_rsa_key.pub")'
 GFH_SANDBOX_UID=$(id -u "$RUSER")
 GFH_SANDBOX_KEY_FILE=$STATE/client_ed25519
 GFH_SANDBOX_KNOWN_HOSTS=$STATE/known_hosts
@@ -561,6 +583,13 @@ cmd_reset_host() {
   # A test that mounts a small tmpfs over the secrets dir (disk-full fault) may have died before unmounting.
   if mountpoint -q "$RHOME/.secrets"; then umount "$RHOME/.secrets" || umount -l "$RHOME/.secrets"; fi
   rm -rf "$RHOME/.secrets" "$RHOME/app" "$RHOME/.ansible"
+  # A test that moves the runtime user's home (a service user under /var/lib) may have died before moving it back.
+  # (/etc/passwd rewritten in place: usermod refuses while the user has a process, e.g. an SSH session.)
+  if id -u "$RUSER" >/dev/null 2>&1 && [[ "$(getent passwd "$RUSER" | cut -d: -f6)" != "$RHOME" ]]; then
+    awk -F: -v OFS=: -v u="$RUSER" -v h="$RHOME" '$1 == u { $6 = h } { print }' /etc/passwd >"$STATE/passwd.new"
+    cat "$STATE/passwd.new" >/etc/passwd && rm -f "$STATE/passwd.new"
+    say "reset-host: home of $RUSER set back to $RHOME"
+  fi
   local removed=""
   if docker_ok; then removed="$(remove_agent_images)"; fi
   api_ok && curl -fsS -m 2 -X POST -o /dev/null "http://127.0.0.1:$CONTROL_PORT/_control/reset"

@@ -69,14 +69,21 @@ export function githubModel(webHost) {
     };
   }
 
+  // A fixture key `owner/*` stands for every repository of that owner (tests with hundreds of repositories).
+  const matches = (key, full) => key.toLowerCase() === full.toLowerCase() ||
+    (key.endsWith('/*') && full.toLowerCase().startsWith(key.slice(0, -1).toLowerCase()));
+
   function canSee(fx, login, full) {
     const u = fx.users[login];
-    return !!(u && Array.isArray(u.repositories) && u.repositories.some((r) => r.toLowerCase() === full.toLowerCase()));
+    return !!(u && Array.isArray(u.repositories) && u.repositories.some((r) => matches(r, full)));
   }
 
   function findRepo(fx, owner, name) {
-    const key = Object.keys(fx.repositories).find((k) => k.toLowerCase() === `${owner}/${name}`.toLowerCase());
-    return key ? { full: key, ...fx.repositories[key] } : null;
+    const full = `${owner}/${name}`;
+    const key = Object.keys(fx.repositories).find((k) => k.toLowerCase() === full.toLowerCase()) ||
+      Object.keys(fx.repositories).find((k) => matches(k, full));
+    if (!key) return null;
+    return key.endsWith('/*') ? { ...fx.repositories[key], full } : { full: key, ...fx.repositories[key] };
   }
 
   function restRepo(r, role) {

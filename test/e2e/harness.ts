@@ -13,8 +13,13 @@ export interface Sandbox {
     host: string;
     port: number;
     sshUser: string;
+    /** `root`: it may log in with the same key (the runtime-user-as-adversary tests use it). */
+    rootUser: string;
     keyFile: string;
     hostKey: string;
+    /** The sshd's other host keys (it presents ed25519 by default). */
+    hostKeyEcdsa: string;
+    hostKeyRsa: string;
     imageRef: string;
     githubHost: string;
     validToken: string;
@@ -47,8 +52,11 @@ export function sandbox(): Sandbox {
         host: need("GFH_SANDBOX_HOST"),
         port: Number(need("GFH_SANDBOX_PORT")),
         sshUser: need("GFH_SANDBOX_SSH_USER"),
+        rootUser: need("GFH_SANDBOX_ROOT_USER"),
         keyFile: need("GFH_SANDBOX_KEY_FILE"),
         hostKey: need("GFH_SANDBOX_HOST_KEY"),
+        hostKeyEcdsa: need("GFH_SANDBOX_HOST_KEY_ECDSA"),
+        hostKeyRsa: need("GFH_SANDBOX_HOST_KEY_RSA"),
         imageRef: need("GFH_SANDBOX_IMAGE_REF"),
         githubHost: need("GFH_SANDBOX_GITHUB_HOST"),
         validToken: need("GFH_SANDBOX_VALID_TOKEN"),

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { FlowsHost } from "../../components";
 import { FlowsConfig, parseConfig } from "../../lib/config";
 import { profileJson, renderProfile } from "../../lib/profile";
+import { launch, SCRIPT_END } from "../../lib/shell";
 import { host, HOST_KEY_2, OPENAI_KEY, PRIVATE_KEY, rawConfig, TOKEN } from "../fixtures/config";
 
 const DYN = (t: string) => `pulumi-nodejs:dynamic/github-flows-host:${t}`;
@@ -15,6 +16,9 @@ const MOCK_STDOUT = "gfh-github-login=octocat\ngfh-token-expires=never\ngfh-repo
 let checksStdout = MOCK_STDOUT;
 const PRIVATE_KEY_BODY = PRIVATE_KEY.split("\n")[1];
 const PROMPT = "Handle issue {{ISSUE_NUMBER}} in {{REPOSITORY}}.\n";
+
+/** Homes the mock hosts report per runtime user (default /home/<user>). */
+const homes: Record<string, string> = {};
 
 /** What the mock engine saw: one entry per registered resource. */
 const registered: pulumi.runtime.MockResourceArgs[] = [];
@@ -37,6 +41,8 @@ beforeAll(async () => {
                 if (a.type === DYN("PulledImage")) extra.imageId = "sha256:2222";
                 if (a.type === DYN("CodexLogin")) Object.assign(extra, { present: true, loginId: "existing" });
                 if (a.type === DYN("RemoteFile")) extra.sha256 = "0".repeat(64);
+                // Read, never created: the runtime user's passwd entry on the host.
+                if (a.type === DYN("HostAccount")) Object.assign(extra, { home: homes[a.inputs.user] ?? `/home/${a.inputs.user}`, uid: 1001, gid: 1001, homeExists: true });
                 return { id: `${a.name}-id`, state: { ...a.inputs, ...extra } };
             },
             call: (a) => a.inputs,
@@ -59,6 +65,16 @@ function unwrap(v: any): any {
     if (Array.isArray(v)) return v.map(unwrap);
     if (v !== null && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrap(x)]));
     return v;
+}
+
+/** The checks' stdin is the script, then the token: split it, and check the command is the launcher of that script. */
+function checksInput(inputs: Record<string, any>): { script: string; token: string } {
+    const stdin: string = inputs.stdin;
+    const end = stdin.indexOf(`\n${SCRIPT_END}\n`);
+    expect(end).toBeGreaterThan(0);
+    const script = stdin.slice(0, end);
+    expect(inputs.create).toBe(launch(script).command);
+    return { script, token: stdin.slice(end + SCRIPT_END.length + 2) };
 }
 
 const promiseOf = <T>(o: pulumi.Output<T>): Promise<T> => new Promise((resolve) => o.apply((v) => resolve(v)));
@@ -156,10 +172,13 @@ describe("FlowsHost resource graph", () => {
             [DYN("RemoteFile")]: 5,
             [DYN("CodexLogin")]: 1,
             [DYN("ImagePresence")]: 1,
+            [DYN("HostAccount")]: 1,
             "pulumi:providers:docker": 1,
             "docker:index/remoteImage:RemoteImage": 1,
             "command:remote:Command": 1,
         });
+        const account = b.one(DYN("HostAccount"), "web-1-account");
+        expect(account.inputs).toMatchObject({ user: "user", where: "host 'web-1' (203.0.113.10:22)" });
 
         const secrets = b.one(DYN("RemoteDirectory"), "web-1-secrets").inputs;
         expect(secrets).toMatchObject({ path: "/home/user/.secrets", owner: "user", mode: "700", removeOnDelete: "empty" });
@@ -180,10 +199,12 @@ describe("FlowsHost resource graph", () => {
         expect(b.one("docker:index/remoteImage:RemoteImage", "web-1-image").inputs).toMatchObject({ name: "github-flows-agent-codex:latest", keepLocally: true });
 
         const checks = b.one("command:remote:Command", "web-1-checks").inputs;
-        expect(checks.create).toContain("gh repo view '\\''acme/demo'\\''");
-        expect(checks.create).toContain("gh api -i user --jq .login");
-        expect(checks.create).toContain("requiredPermission is push");
-        expect(checks.stdin).toBe(TOKEN);
+        const { script, token } = checksInput(checks);
+        expect(script).toContain("for r in '\\''owner/repository'\\'' '\\''acme/demo'\\''; do");
+        expect(script).toContain("gh api -i user --jq .login");
+        expect(script).toContain("requiredPermission is push");
+        expect(token).toBe(TOKEN);
+        expect(checks.create).not.toContain(TOKEN);
         expect(checks.connection).toMatchObject({ host: "203.0.113.10", port: 22, user: "root", hostKey: b.config.hosts[0].hostKey, privateKey: PRIVATE_KEY });
     });
 
@@ -199,6 +220,7 @@ describe("FlowsHost resource graph", () => {
             [DYN("RemoteDirectory")]: COMP("CredentialDirectories"),
             [DYN("CodexLogin")]: COMP("CodexAuth"),
             [DYN("ImagePresence")]: COMP("AgentImage"),
+            [DYN("HostAccount")]: COMP("FlowsHost"),
             "pulumi:providers:docker": COMP("AgentImage"),
             "docker:index/remoteImage:RemoteImage": COMP("AgentImage"),
             "command:remote:Command": COMP("Verification"),
@@ -226,7 +248,24 @@ describe("FlowsHost resource graph", () => {
             expect(mine.length).toBe(b.all.length / 2);
         }
         expect(b.one("command:remote:Command", "web-2-checks").inputs.connection.host).toBe("203.0.113.11");
-        expect(b.one("command:remote:Command", "web-2-checks").inputs.create).toContain("cannot stage the new token in /home/user/.secrets on host '\\''web-2'\\'' (203.0.113.11:22)");
+        expect(checksInput(b.one("command:remote:Command", "web-2-checks").inputs).script).toContain("cannot stage the new token in /home/user/.secrets on host '\\''web-2'\\'' (203.0.113.11:22)");
+    });
+});
+
+describe("the runtime user's home, read from the host", () => {
+    it("derives every path from the home the host reports (a service user under /var/lib)", async () => {
+        homes.flows = "/var/lib/flows";
+        const b = await build({ runtimeUser: "flows" });
+        expect(registered.find((r) => r.type === DYN("HostAccount"))?.id).toBe("203.0.113.10:22:flows");
+        expect(b.one(DYN("RemoteDirectory"), "web-1-secrets").inputs).toMatchObject({ path: "/var/lib/flows/.secrets", owner: "flows", runtimeUser: "flows" });
+        expect(b.one(DYN("RemoteDirectory"), "web-1-codex").inputs.path).toBe("/var/lib/flows/.secrets/codex");
+        expect(b.one(DYN("RemoteFile"), "web-1-gh-token").inputs).toMatchObject({ path: "/var/lib/flows/.secrets/gh-token", runtimeUser: "flows" });
+        const profile = b.one(DYN("RemoteFile"), "web-1-owner--repository-profile").inputs;
+        expect(profile.path).toBe("/var/lib/flows/app/github-flows/var/work/cfg/repos/owner/repository/issue_comment-created/profile.json");
+        expect(JSON.parse(profile.content).execution.runtime.dockerArgs).toContain("type=bind,src=/var/lib/flows/.secrets/gh-token,dst=/run/secrets/gh-token,readonly");
+        expect(checksInput(b.one("command:remote:Command", "web-1-checks").inputs).script).toContain("src=/var/lib/flows/.secrets/codex,");
+        expect(b.one(DYN("CodexLogin"), "web-1-codex-login").inputs.container).toMatchObject({ runtimeUser: "flows", codexDir: "/var/lib/flows/.secrets/codex" });
+        expect(JSON.stringify(b.all.map((s) => s.inputs))).not.toContain("/home/flows");
     });
 });
 
@@ -299,7 +338,7 @@ describe("imageSource and remoteCommands", () => {
 
     it("passes GH_HOST to the checks and the profiles for another GitHub host", async () => {
         const b = await build({ githubHost: "github.example.com" });
-        expect(b.one("command:remote:Command", "web-1-checks").inputs.create).toContain("'GH_HOST=github.example.com'");
+        expect(checksInput(b.one("command:remote:Command", "web-1-checks").inputs).script).toContain("'GH_HOST=github.example.com'");
         expect(JSON.parse(b.one(DYN("RemoteFile"), "web-1-owner--repository-profile").inputs.content).execution.runtime.env.GH_HOST).toBe("github.example.com");
     });
 });
@@ -448,9 +487,9 @@ describe("token expiry and repository access", () => {
 
     it("passes requiredPermission into the checks and re-runs them when it changes", async () => {
         const b = await build({ requiredPermission: "maintain", imageSource: "ssh-pull" });
-        const checks = b.one("command:remote:Command", "web-1-checks").inputs;
-        expect(checks.create).toContain("requiredPermission is maintain");
-        expect(checks.create).toContain("-ge 4 ]");
+        const { script } = checksInput(b.one("command:remote:Command", "web-1-checks").inputs);
+        expect(script).toContain("requiredPermission is maintain");
+        expect(script).toContain("-ge 4 ]");
     });
 });
 

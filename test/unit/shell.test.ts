@@ -10,7 +10,9 @@ import {
     ancestors,
     ensureDirectoryScript,
     inspectImageScript,
+    launch,
     pullImageScript,
+    SCRIPT_END,
     quote,
     quoteAll,
     removeEmptyDirectoryScript,
@@ -216,8 +218,8 @@ describe("ensureDirectoryScript (run for real with sh)", () => {
         const full = fs.mkdtempSync(path.join(tmp, "full-"));
         fs.writeFileSync(path.join(full, "auth.json"), "{}");
         const empty = fs.mkdtempSync(path.join(tmp, "empty-"));
-        expect(sh(removeEmptyDirectoryScript(full)).code).toBe(0);
-        expect(sh(removeEmptyDirectoryScript(empty)).code).toBe(0);
+        expect(sh(removeEmptyDirectoryScript(full, ME)).code).toBe(0);
+        expect(sh(removeEmptyDirectoryScript(empty, ME)).code).toBe(0);
         expect(fs.existsSync(path.join(full, "auth.json"))).toBe(true);
         expect(fs.existsSync(empty)).toBe(false);
     });
@@ -229,26 +231,93 @@ describe("stat scripts (run for real with sh)", () => {
         fs.writeFileSync(f, TOKEN, { mode: 0o600 });
         fs.chmodSync(f, 0o600);
         const sha = crypto.createHash("sha256").update(TOKEN).digest("hex");
-        const r = sh(statFileScript(f));
+        const r = sh(statFileScript(f, ME));
         expect(r.stdout).toBe(`present 600 ${ME} ${sha}\n`);
         expect(r.stdout).not.toContain(TOKEN);
-        expect(sh(statFileScript(path.join(tmp, "nope"))).stdout).toBe("absent\n");
-        expect(sh(removeFileScript(f)).code).toBe(0);
+        expect(sh(statFileScript(path.join(tmp, "nope"), ME)).stdout).toBe("absent\n");
+        expect(sh(removeFileScript(f, ME)).code).toBe(0);
         expect(fs.existsSync(f)).toBe(false);
-        expect(sh(removeFileScript(f)).code).toBe(0);
+        expect(sh(removeFileScript(f, ME)).code).toBe(0);
     });
 
     it("statDirectoryScript prints present <mode> <owner> <files up to depth 3> or absent", () => {
         const d = fs.mkdtempSync(path.join(tmp, "codex-"));
         fs.chmodSync(d, 0o700);
-        expect(sh(statDirectoryScript(d)).stdout).toBe(`present 700 ${ME} 0\n`);
+        expect(sh(statDirectoryScript(d, ME)).stdout).toBe(`present 700 ${ME} 0\n`);
         fs.mkdirSync(path.join(d, "a", "b", "c"), { recursive: true });
         fs.writeFileSync(path.join(d, "auth.json"), "{}");
         fs.writeFileSync(path.join(d, "a", "b", "depth3"), "");
         fs.writeFileSync(path.join(d, "a", "b", "c", "depth4"), "");
-        expect(sh(statDirectoryScript(d)).stdout).toBe(`present 700 ${ME} 2\n`);
-        expect(sh(statDirectoryScript(path.join(d, "missing"))).stdout).toBe("absent\n");
+        expect(sh(statDirectoryScript(d, ME)).stdout).toBe(`present 700 ${ME} 2\n`);
+        expect(sh(statDirectoryScript(path.join(d, "missing"), ME)).stdout).toBe("absent\n");
     });
+});
+
+describe("launch: the script on stdin, a short fixed command", () => {
+    /** As an SSH session runs it: the login shell gets the command, the channel carries the input. */
+    const ssh = (l: { command: string; input: string }) => {
+        const r = spawnSync("sh", ["-c", l.command], { input: l.input });
+        return { code: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString(), error: r.error };
+    };
+
+    it("runs a script far over Linux's 128 KiB argument limit, and the command stays short", () => {
+        const script = `set -eu\n${Array.from({ length: 6000 }, (_, i) => `x=${"y".repeat(40)}${i}`).join("\n")}\necho done "$x"`;
+        expect(Buffer.byteLength(script)).toBeGreaterThan(256 * 1024);
+        const l = launch(script);
+        expect(l.command.length).toBeLessThan(400);
+        const r = ssh(l);
+        expect([r.code, r.stdout]).toEqual([0, `done ${"y".repeat(40)}5999\n`]);
+        // The old way, the script as one argument, is what broke:
+        expect(spawnSync("sh", ["-c", script]).error?.message).toMatch(/E2BIG/);
+    });
+
+    it("leaves what follows the script on stdin to the script, byte-exact", () => {
+        const secret = `ghp_s3cr3t'"$(id)\n\r\n${"z".repeat(70000)}\n`;
+        const l = launch("set -eu\ncat", secret);
+        expect(l.command).not.toContain("ghp_");
+        const r = ssh(l);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout === secret).toBe(true);
+    });
+
+    it("keeps exit statuses, set -e and traps of the script", () => {
+        expect(ssh(launch("exit 7")).code).toBe(7);
+        expect(ssh(launch("set -e\nfalse\necho not-here")).stdout).toBe("");
+        expect(ssh(launch("trap 'echo trapped' EXIT\nexit 3"))).toMatchObject({ code: 3, stdout: "trapped\n" });
+    });
+
+    it("refuses a script cut off on the way (nothing of it runs)", () => {
+        const l = launch("echo ran");
+        const cut = l.input.slice(0, l.input.indexOf(SCRIPT_END) + 5);
+        const r = spawnSync("sh", ["-c", l.command], { input: cut });
+        expect(r.status).toBe(97);
+        expect(r.stdout.toString()).toBe("");
+        expect(r.stderr.toString()).toContain("did not arrive whole");
+    });
+
+    it("verifyScript with 300 repositories of the longest names runs (one docker argument stays below 128 KiB)", () => {
+        const repos = Array.from({ length: 300 }, (_, i) => `${"o".repeat(36)}${String(i).padStart(3, "0")}/${"r".repeat(100)}`);
+        const bin = fs.mkdtempSync(path.join(tmp, "bin300-"));
+        for (const f of ["docker", "gh", "codex"]) {
+            fs.copyFileSync(path.join(FIXTURES, "fakebin", f), path.join(bin, f));
+            fs.chmodSync(path.join(bin, f), 0o755);
+        }
+        const secrets = fs.mkdtempSync(path.join(tmp, "secrets300-"));
+        fs.mkdirSync(path.join(secrets, "codex"));
+        fs.writeFileSync(path.join(secrets, "codex", "auth.json"), "{}");
+        const log = fs.mkdtempSync(path.join(tmp, "log300-"));
+        const spec: VerifySpec = {
+            runtimeUser: ME, image: IMAGE, tokenFile: path.join(secrets, "gh-token"), codexDir: path.join(secrets, "codex"), githubHost: "github.com",
+            dockerArgs: [], repositories: repos, where: WHERE, loginCommand: "codex login", staging: true, requiredPermission: "push",
+        };
+        const l = launch(verifyScript(spec), "ghp_good300");
+        const r = spawnSync("sh", ["-c", l.command], {
+            input: l.input,
+            env: { PATH: `${bin}:${process.env.PATH}`, FAKE_LOG: log, FAKE_IMAGE: IMAGE, FAKE_GOOD_TOKEN: "ghp_good300", FAKE_LOGIN: "octocat", FAKE_REPOS: repos.join(" ") },
+        });
+        expect(r.status, r.stderr.toString()).toBe(0);
+        expect(r.stdout.toString()).toContain("gfh-checks=ok");
+    }, 60_000);
 });
 
 describe("image scripts", () => {
@@ -286,6 +355,7 @@ const WHERE = "host 'web-1' (203.0.113.10:22)";
 
 function docSpec(over: Partial<VerifySpec> = {}): VerifySpec {
     return {
+        runtimeUser: "user",
         image: IMAGE,
         tokenFile: "/home/user/.secrets/gh-token",
         codexDir: "/home/user/.secrets/codex",
@@ -328,9 +398,9 @@ describe("verifyScript text", () => {
         expect(TOKEN_EXPORT).toBe(DOC_TOKEN_EXPORT);
         expect(inner.startsWith(`${DOC_TOKEN_EXPORT}\n`)).toBe(true);
         expect(inner).toContain("gh api -i user --jq .login");
-        expect(inner).toContain("gh api 'repos/acme/demo' --jq");
-        expect(inner).toContain("gh repo view 'owner/repository'");
-        expect(inner).toContain("gh repo view 'acme/demo'");
+        expect(inner).toContain(`for r in 'owner/repository' 'acme/demo'; do`);
+        expect(inner).toContain(`retry gh repo view "$r" --json nameWithOwner`);
+        expect(inner).toContain(`retry gh api "repos/$r" --jq`);
         expect(inner).toContain("codex login status");
         expect(inner).toContain("codex --help");
     });
@@ -342,17 +412,20 @@ describe("verifyScript text", () => {
     });
 
     it("holds no token-looking value", () => {
-        for (const s of [verifyScript(docSpec()), verifyScript(docSpec({ staging: { owner: "user" } })), apiKeyLoginScript(docSpec())]) {
+        for (const s of [verifyScript(docSpec()), verifyScript(docSpec({ staging: true })), apiKeyLoginScript(docSpec())]) {
             expect(s).not.toMatch(/gh[pousr]_[A-Za-z0-9]{8,}|github_pat_|sk-[A-Za-z0-9-]{8,}/);
             expect(s).not.toContain(TOKEN);
         }
     });
 
     it("stages the token beside the token file and mounts the staged copy", () => {
-        const s = verifyScript(docSpec({ staging: { owner: "user" } }));
+        const s = verifyScript(docSpec({ staging: true }));
         expect(s).toContain(`"type=bind,src=$tmp,dst=/run/secrets/gh-token,readonly"`);
         expect(s).not.toContain("src=/home/user/.secrets/gh-token,");
-        expect(s).toContain("mktemp '/home/user/.secrets/.gh-token.verify.XXXXXX'");
+        // The runtime user makes it: mktemp (O_EXCL, random name) with this prefix.
+        expect(s).toContain('t=$(mktemp -- "${1}XXXXXXXXXX")');
+        expect(s).toContain("tmp=$(asuser sh -c 'set -eu");
+        expect(s).toContain("sh '/home/user/.secrets/.gh-token.verify.')");
     });
 });
 
@@ -415,7 +488,7 @@ describe("verifyScript executed with fake docker, gh and codex", () => {
     });
 
     const spec = (over: Partial<VerifySpec> = {}) =>
-        docSpec({ tokenFile: path.join(secrets, "gh-token"), codexDir: codex, repositories: ["owner/repository", "acme/demo"], staging: { owner: ME }, ...over });
+        docSpec({ tokenFile: path.join(secrets, "gh-token"), codexDir: codex, repositories: ["owner/repository", "acme/demo"], staging: true, runtimeUser: ME, ...over });
 
     const dockerArgv = () =>
         fs
@@ -586,7 +659,7 @@ describe("verifyScript executed with fake docker, gh and codex", () => {
     });
 
     it("apiKeyLoginScript logs in from stdin when no login exists, and keeps an existing one", () => {
-        const c: CheckContainer = { image: IMAGE, tokenFile: path.join(secrets, "gh-token"), codexDir: codex, githubHost: "github.com", dockerArgs: [] };
+        const c: CheckContainer = { runtimeUser: ME, image: IMAGE, tokenFile: path.join(secrets, "gh-token"), codexDir: codex, githubHost: "github.com", dockerArgs: [] };
         fs.rmSync(path.join(codex, "auth.json"));
         const created = sh(apiKeyLoginScript(c), "sk-unit-key\n", env());
         expect(created.code, created.stderr).toBe(0);
