@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { FlowsConfig, forHost, HostConfig } from "../lib/config";
 import { CheckContainer } from "../lib/checks";
-import type { SshTarget } from "../lib/ssh";
+import { targetOf } from "../lib/ssh";
 import { HostAccount } from "../providers";
 import { AgentImage } from "./agentImage";
 import { AgentProfiles } from "./agentProfiles";
@@ -41,7 +41,8 @@ export class FlowsHost extends pulumi.ComponentResource {
     constructor(name: string, args: FlowsHostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("github-flows-host:index:FlowsHost", name, {}, opts);
         const { host: h, config: c } = args;
-        const connection = connectionOf(h, args.privateKey);
+        // Secret: the target carries the private key.
+        const connection = pulumi.secret(pulumi.output(args.privateKey).apply((key) => targetOf(h, key)));
         const parent = { parent: this };
         const runner = c.remoteCommands;
 
@@ -111,18 +112,4 @@ export class FlowsHost extends pulumi.ComponentResource {
             codexLoginCommand: this.codexLoginCommand,
         });
     }
-}
-
-/** The SSH target of a host; secret because it carries the private key. */
-export function connectionOf(h: HostConfig, privateKey: pulumi.Input<string>): pulumi.Output<SshTarget> {
-    return pulumi.secret(
-        pulumi.output(privateKey).apply((key) => ({
-            host: h.address,
-            port: h.port,
-            user: h.user,
-            hostKey: h.hostKey,
-            privateKey: key,
-            proxy: h.proxy && { host: h.proxy.address, port: h.proxy.port, user: h.proxy.user, hostKey: h.proxy.hostKey },
-        })),
-    );
 }

@@ -2,60 +2,21 @@
 // `require("ssh2")` inside the dynamic provider (an esModuleInterop wrapper would be serialized by value).
 import crypto = require("crypto");
 import ssh2 = require("ssh2");
-import { launch } from "./shell";
+import { launch } from "../shell";
+import { describe, fingerprint, hostKeyAlgorithms, hostKeyBlob, SSH_LIMITS, SshEndpoint, SshTarget } from "./target";
 type Client = ssh2.Client;
 type ConnectConfig = ssh2.ConnectConfig;
 
 /**
- * SSH for the dynamic providers, over `ssh2`. Host keys are pinned: a host presenting another key
- * is refused before any command runs. Connections are pooled per target inside the provider
- * process, so one `pulumi up` opens one SSH connection per host instead of one per resource.
+ * Commands for the dynamic providers, over `ssh2`. Host keys are pinned: a host presenting another key
+ * is refused before any command runs. Connections are pooled per target inside the provider process,
+ * so one engine pass opens one SSH connection per host instead of one per resource.
  */
-
-export interface SshEndpoint {
-    host: string;
-    port: number;
-    user: string;
-    /** Pinned public host key, `ssh-ed25519 AAAA...` (or ECDSA, RSA). */
-    hostKey: string;
-}
-
-export interface SshTarget extends SshEndpoint {
-    privateKey: string;
-    proxy?: SshEndpoint;
-}
 
 export interface ExecResult {
     code: number;
     stdout: string;
     stderr: string;
-}
-
-/** Bounds that keep a dead host from hanging `pulumi up`. */
-export const SSH_LIMITS = { readyTimeoutMs: 15_000, connectAttempts: 3, retryDelayMs: 1_000, execTimeoutMs: 15 * 60_000 };
-
-/** `SHA256:...` as `ssh-keygen -l` prints it. */
-export function fingerprint(keyBlob: Buffer): string {
-    return `SHA256:${crypto.createHash("sha256").update(keyBlob).digest("base64").replace(/=+$/, "")}`;
-}
-
-export function hostKeyBlob(hostKey: string): Buffer {
-    return Buffer.from(hostKey.trim().split(/\s+/)[1] ?? "", "base64");
-}
-
-/**
- * Host key algorithms to offer for a pinned key: only its own type. Left to the default order, a host that also has
- * an ed25519 key presents that one, and an RSA or ECDSA pin fails as a false "host key mismatch". RSA keys sign
- * with SHA-2 (`rsa-sha2-*`); the SHA-1 `ssh-rsa` signature is refused by OpenSSH 8.8 and later.
- */
-export function hostKeyAlgorithms(hostKey: string): string[] {
-    const type = hostKey.trim().split(/\s+/)[0];
-    if (type === "ssh-rsa") return ["rsa-sha2-512", "rsa-sha2-256"];
-    return [type];
-}
-
-function describe(e: SshEndpoint): string {
-    return `${e.user}@${e.host}:${e.port}`;
 }
 
 function pool(): Map<string, Promise<Client>> {
@@ -79,7 +40,7 @@ function connectOnce(e: SshEndpoint, privateKey: string, sock?: NodeJS.ReadableS
             port: e.port,
             username: e.user,
             privateKey,
-            readyTimeout: SSH_LIMITS.readyTimeoutMs,
+            readyTimeout: SSH_LIMITS.connectTimeoutSeconds * 1000,
             keepaliveInterval: 10_000,
             keepaliveCountMax: 3,
             sock: sock as ConnectConfig["sock"],
