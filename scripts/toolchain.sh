@@ -33,13 +33,14 @@
 # Environment:
 #   GFH_CACHE                 cache root (default /var/cache/github-flows-host)
 #   GFH_UPSTREAM              dir of the source tarballs (default <repo>/../shared/upstream; never copied into the repo)
-#   GFH_TOOLCHAIN_JOBS        part builds at once (default 1: on 2 cores serial was faster, see CONTRIBUTING.md)
+#   GFH_TOOLCHAIN_JOBS        part builds at once (default 2: on 2 cores 2 beat 1 and 4, README "Toolchain")
 #   GFH_GO_PARALLEL           go build -p (default: number of CPUs, at most 4)
 #   GFH_TOOLCHAIN_REBUILD=1   rebuild every part, ignoring the cache
 #   PULUMI_HOME               the engine's home, where the plugins are installed (default ~/.pulumi)
 # Go's GOCACHE/GOMODCACHE/GOPROXY settings are respected. All progress goes to stderr, one line per phase with its
 # seconds. Any failure exits non-zero after showing the tail of the failing build's log.
 set -euo pipefail
+shopt -s inherit_errexit # a failing $(...) fails the assignment it feeds
 
 NODE_VERSION=24.22.3                              # Node.js LTS (24 "Krypton": security fixes until April 2028)
 LANGHOST_SRC=pulumi-language-nodejs-1b5949891b    # pulumi/pulumi 1b5949891b (v3.259.0 + 1), sdk/nodejs/cmd/pulumi-language-nodejs
@@ -244,7 +245,7 @@ done
 if ((${#missing[@]})); then
   # Static binaries, no VCS stamping, module mode regardless of the caller's GOFLAGS.
   export CGO_ENABLED=0 GOFLAGS="-buildvcs=false -mod=mod"
-  jobs_max="${GFH_TOOLCHAIN_JOBS:-1}"
+  jobs_max="${GFH_TOOLCHAIN_JOBS:-2}"
   [[ "$jobs_max" =~ ^[1-9]$ ]] || die "GFH_TOOLCHAIN_JOBS must be 1..9"
   log "building ${missing[*]} with $(go env GOVERSION), $jobs_max at a time, go build -p $GOPAR (cold: minutes; logs in $TC/logs)"
   declare -A pid_part=() start_of=()
