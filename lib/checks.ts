@@ -1,10 +1,8 @@
 import { refuseLinksLine, runtimeUserPrelude } from "./hostfs";
-import { CONTAINER_CODEX_DIR, CONTAINER_TOKEN_FILE, quote, quoteAll } from "./shell";
-import { CONTAINER_WORKSPACE } from "./security";
+import { CONTAINER_CODEX_DIR, CONTAINER_TOKEN_FILE, CONTAINER_WORKSPACE, TOKEN_EXPORT } from "./container";
+import { quote, quoteAll } from "./shell";
 import { expiryToIso, NEVER, Permission, PERMISSIONS, UNKNOWN } from "./access";
 
-/** The setup document's way of turning the mounted token file into GH_TOKEN and GITHUB_TOKEN. */
-export const TOKEN_EXPORT = `export GH_TOKEN="$(tr -d "\\r\\n" < "$GH_TOKEN_FILE")"; export GITHUB_TOKEN="$GH_TOKEN"`;
 
 export interface CheckContainer {
     /** Owner of the token file and the Codex directory; host-side file operations run as this user. */

@@ -1,5 +1,5 @@
-import * as path from "path";
 import { z } from "zod";
+import { normalizePath } from "./paths";
 import { PERMISSIONS } from "./access";
 import { repositoryProblem } from "./repository";
 import { checkCredentialPlacement, checkDockerArgs, credentialKind } from "./security";
@@ -22,11 +22,6 @@ const absPath = z
     .refine((p) => !p.split("/").includes("."), "must not contain '.' segments")
     .transform(normalizePath);
 
-/** Collapses `//` and drops a trailing `/`, so `/home/user/` and `/home//user` compare equal to `/home/user`. */
-export function normalizePath(p: string): string {
-    const n = path.posix.normalize(p);
-    return n.length > 1 && n.endsWith("/") ? n.slice(0, -1) : n;
-}
 
 const hostKey = z
     .string()

@@ -1,4 +1,5 @@
-import * as path from "path";
+import { CONTAINER_WORKSPACE } from "./container";
+import { isWithin, normalizePath } from "./paths";
 import { HostMount, readDockerArgs } from "./dockerPolicy";
 
 /** What the security rules need to know about a host layout. */
@@ -13,20 +14,7 @@ export interface Layout {
     codexDir: string;
 }
 
-/** Container path of the per-run workspace (GitHub Flows mounts the run directory there). */
-export const CONTAINER_WORKSPACE = "/workspace";
-
-function norm(p: string): string {
-    const n = path.posix.normalize(p);
-    return n.length > 1 && n.endsWith("/") ? n.slice(0, -1) : n;
-}
-
-/** True when `inner` is `outer` or lies below it. */
-export function isWithin(inner: string, outer: string): boolean {
-    const i = norm(inner);
-    const o = norm(outer);
-    return i === o || o === "/" || i.startsWith(`${o}/`);
-}
+export { isWithin };
 
 /** A host path that must not be mounted: `subtree` forbids what lies below it too; parents are always forbidden. */
 interface Forbidden {
@@ -82,7 +70,7 @@ function judgeMount(m: HostMount, l: Layout): string[] {
     const problems: string[] = [];
     // Judged after normalising; a '..' is refused as well, since the host resolves it after following symlinks.
     if (m.source.split("/").includes("..")) problems.push(`mount '${m.spec}' has a '..' in its source; use a plain absolute path`);
-    const src = norm(m.source);
+    const src = normalizePath(m.source);
     // Mounting a parent exposes the forbidden path as much as mounting it directly.
     const f = forbidden(l).find((f) => isWithin(f.path, src) || (f.subtree && isWithin(src, f.path)));
     if (f) problems.push(`mount '${m.spec}' exposes ${f.rule}, which ${f.document ? "the setup document forbids" : "gives the container the host"}`);
@@ -115,7 +103,7 @@ export function checkCredentialPlacement(l: Layout): Array<{ key: string; messag
     if (l.tokenFile === l.codexDir || isWithin(l.tokenFile, l.codexDir)) {
         issues.push({ key: "tokenFile", message: `${l.tokenFile} must not lie in the Codex auth directory ${l.codexDir}` });
     }
-    if (norm(l.secretsDir) === norm(l.home)) {
+    if (normalizePath(l.secretsDir) === normalizePath(l.home)) {
         issues.push({ key: "secretsDir", message: "must not be the runtime user's home directory" });
     }
     return issues;

@@ -5,9 +5,6 @@ import { quote } from "./quote";
  * reach the host on standard input and are read by `cat` or by the container from a mounted file.
  */
 
-/** Token file and Codex state as the agent container sees them (setup document, "Inside the container"). */
-export const CONTAINER_TOKEN_FILE = "/run/secrets/gh-token";
-export const CONTAINER_CODEX_DIR = "/home/user/.codex";
 
 export { ancestors, quote, quoteAll } from "./quote";
 export type { DirectorySpec, FileSpec } from "./hostfs";

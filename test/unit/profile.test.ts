@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../lib/config";
-import { PROFILE_TOKEN_EXPORT, PROMPT_REF, profileContract, profileDir, profileJson, ProfileInput, renderProfile, validateProfile } from "../../lib/profile";
+import { TOKEN_EXPORT as PROFILE_TOKEN_EXPORT } from "../../lib/container";
+import { PROMPT_REF, profileContract, profileDir, profileJson, ProfileInput, renderProfile, validateProfile } from "../../lib/profile";
 import { documentProfileText, rawConfig } from "../fixtures/config";
 
 /** The renderer's input built the way FlowsHost builds it: from validated config. */

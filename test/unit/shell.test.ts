@@ -5,7 +5,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { apiKeyLoginScript, CheckContainer, interactiveLoginCommand, parseVerifyOutput, TOKEN_EXPORT, VerifySpec, verifyScript } from "../../lib/checks";
+import { apiKeyLoginScript, CheckContainer, interactiveLoginCommand, parseVerifyOutput, VerifySpec, verifyScript } from "../../lib/checks";
+import { TOKEN_EXPORT } from "../../lib/container";
 import {
     ancestors,
     ensureDirectoryScript,
@@ -349,7 +350,8 @@ describe("image scripts", () => {
 // ---------------------------------------------------------------------------------------------
 // lib/checks.ts: the document's checks, run for real under sh with fake docker, gh and codex.
 
-const DOC_TOKEN_EXPORT = `export GH_TOKEN="$(tr -d "\\r\\n" < "$GH_TOKEN_FILE")"; export GITHUB_TOKEN="$GH_TOKEN"`;
+// The document spells it with "\r\n" in its checks and '\r\n' in its profile: the same shell, one constant here.
+const DOC_TOKEN_EXPORT = `export GH_TOKEN="$(tr -d '\\r\\n' < "$GH_TOKEN_FILE")"; export GITHUB_TOKEN="$GH_TOKEN"`;
 const IMAGE = "github-flows-agent-codex:latest";
 const WHERE = "host 'web-1' (203.0.113.10:22)";
 
