@@ -26,12 +26,14 @@ source "$BENCH_DIR/lib/common.sh"
 # ------------------------------------------------------------------------------------------- setup
 say "packages (ansible, python3-docker for community.docker, socat for the fleet)"
 missing=()
-for p in ansible python3-docker socat; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
+for p in ansible python3-docker socat; do [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" == *'install ok installed'* ]] || missing+=("$p"); done
 if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
-say "node dependencies"
-(cd "$REPO" && { [ -d node_modules ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || npm ci --no-audit --no-fund; })
+say "Node.js and node dependencies"
+source "$REPO/scripts/node-env.sh"
+gfh_node "$REPO"
+gfh_node_modules "$REPO"
 say "Pulumi toolchain"
 PATH="$(bash "$REPO/scripts/toolchain.sh" | tail -n 1):$PATH"
 say "sandbox host"
@@ -172,7 +174,7 @@ fi
 
 mkdir -p "$BENCH_DIR/results"
 BENCH_ENV="$(printf 'pulumi %s, ansible-core %s, node %s, %s CPUs, reps %s, ansible pipelining %s, transpile-only %s' \
-  "$(pulumi version)" "$(ansible --version | head -1 | sed 's/.*core //; s/\]//')" "$(node --version)" "$(nproc)" "$REPS" \
+  "$(pulumi version)" "$(ansible --version | sed -n '1{s/.*core //; s/\]//; p}')" "$(node --version)" "$(nproc)" "$REPS" \
   "${BENCH_ANSIBLE_PIPELINING:-False}" "${PULUMI_NODEJS_TRANSPILE_ONLY:-unset}")" \
   node "$BENCH_DIR/lib/stats.mjs" "$RESULTS_TSV" "$BENCH_TMP/notes.tsv" "$BENCH_DIR/results/$STAMP"
 cp "$BENCH_DIR/results/$STAMP.md" "$BENCH_DIR/results/latest.md"

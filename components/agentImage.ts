@@ -1,10 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import type { SshTarget } from "../lib/ssh";
-import { PulledImage } from "../providers";
+import { agentSocketPath, dockerHost, dockerSshOpts, SshTarget, startAgent } from "../lib/ssh";
+import { ImagePresence, PulledImage } from "../providers";
 
 export interface AgentImageArgs {
     connection: pulumi.Input<SshTarget>;
@@ -32,43 +29,31 @@ export class AgentImage extends pulumi.ComponentResource {
     }
 
     private pullWithDockerProvider(name: string, args: AgentImageArgs): pulumi.Output<string> {
+        const socket = agentSocketPath(pulumi.getProject(), pulumi.getStack());
+        const connection = pulumi.output(args.connection);
+        // The agent must listen before the provider dials; its options only name the stable socket path.
+        const ready = connection.apply(async (c) => {
+            await startAgent(socket, c.privateKey);
+            return true;
+        });
         const provider = new docker.Provider(
             `${name}-docker`,
             {
-                host: pulumi.output(args.connection).apply((c) => `ssh://${c.user}@${c.host}:${c.port}`),
-                sshOpts: pulumi.output(args.connection).apply(dockerSshOpts),
+                host: pulumi.unsecret(connection.apply(dockerHost)),
+                sshOpts: pulumi.unsecret(pulumi.all([connection, ready]).apply(([c]) => dockerSshOpts(c, socket))),
+                // Deletes (keepLocally) then need no connection: they run after this program, and its agent, ended.
+                disableDockerDaemonCheck: true,
             },
             { parent: this },
         );
+        const names = args.pullFrom === args.image ? [args.image] : [args.pullFrom, args.image];
+        const presence = new ImagePresence(`${name}-presence`, { connection: args.connection, names }, { parent: this });
+        const generation = presence.generation.apply(String);
         // keepLocally: running GitHub Flows jobs use the image; destroy must not pull it from under them.
-        const remote = new docker.RemoteImage(`${name}-image`, { name: args.pullFrom, keepLocally: true }, { parent: this, provider });
+        const remote = new docker.RemoteImage(`${name}-image`, { name: args.pullFrom, keepLocally: true, triggers: { presence: generation } }, { parent: this, provider });
         if (args.pullFrom !== args.image) {
-            new docker.Tag(`${name}-tag`, { sourceImage: remote.imageId, targetImage: args.image }, { parent: this, provider });
+            new docker.Tag(`${name}-tag`, { sourceImage: remote.imageId, targetImage: args.image, tagTriggers: [generation] }, { parent: this, provider });
         }
         return remote.imageId;
     }
-}
-
-/**
- * `ssh` options for the docker provider: the pinned host key in a private known_hosts file and the
- * key in a 0600 file, both in a private temp directory removed when the program exits.
- */
-export function dockerSshOpts(c: SshTarget): string[] {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gfh-ssh-"));
-    process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
-    const keyFile = path.join(dir, "id");
-    const knownHosts = path.join(dir, "known_hosts");
-    fs.writeFileSync(keyFile, c.privateKey.endsWith("\n") ? c.privateKey : `${c.privateKey}\n`, { mode: 0o600 });
-    const lines = [knownHostsLine(c.host, c.port, c.hostKey)];
-    if (c.proxy) lines.push(knownHostsLine(c.proxy.host, c.proxy.port, c.proxy.hostKey));
-    fs.writeFileSync(knownHosts, `${lines.join("\n")}\n`, { mode: 0o600 });
-    const opts = ["-i", keyFile, "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${knownHosts}`, "-o", "ConnectTimeout=15"];
-    if (c.proxy) opts.push("-o", `ProxyJump=${c.proxy.user}@${c.proxy.host}:${c.proxy.port}`);
-    return opts;
-}
-
-/** known_hosts syntax: `[host]:port` unless the port is 22. */
-export function knownHostsLine(host: string, port: number, hostKey: string): string {
-    const [type, blob] = hostKey.trim().split(/\s+/);
-    return `${port === 22 ? host : `[${host}]:${port}`} ${type} ${blob}`;
 }

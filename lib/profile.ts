@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { CONTAINER_CODEX_DIR, CONTAINER_TOKEN_FILE } from "./shell";
+import { CONTAINER_CODEX_DIR, CONTAINER_TOKEN_FILE, TOKEN_EXPORT } from "./container";
 import { checkDockerArgs, Layout } from "./security";
 
 /**
@@ -67,8 +67,6 @@ export interface ProfileInput extends Layout {
     };
 }
 
-/** The document's profile command prefix; its `tr` set is single-quoted because the whole text is one bash -lc argument. */
-export const PROFILE_TOKEN_EXPORT = `export GH_TOKEN="$(tr -d '\\r\\n' < "$GH_TOKEN_FILE")"; export GITHUB_TOKEN="$GH_TOKEN"`;
 
 /** Name GitHub Flows resolves `promptRef` against, in the directory of the installed profile. */
 export const PROMPT_REF = "prompt.md";
@@ -87,7 +85,7 @@ export function renderProfile(p: ProfileInput): Profile {
             handler: {
                 type: "agent",
                 command: ["bash", "-lc"],
-                args: [`${PROFILE_TOKEN_EXPORT}; exec ${s.agentCommand}`],
+                args: [`${TOKEN_EXPORT}; exec ${s.agentCommand}`],
                 promptRef: PROMPT_REF,
                 promptVariables: { ...s.promptVariables },
             },

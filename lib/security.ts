@@ -1,8 +1,12 @@
-import * as path from "path";
+import { CONTAINER_WORKSPACE } from "./container";
+import { isWithin, normalizePath } from "./paths";
+import { HostMount, readDockerArgs } from "./dockerPolicy";
 
 /** What the security rules need to know about a host layout. */
 export interface Layout {
     runtimeUser: string;
+    /** The runtime user's home: from the host's passwd entry once it has been read (/home/<runtimeUser> before). */
+    home: string;
     appDir: string;
     workspaceDir: string;
     secretsDir: string;
@@ -10,112 +14,72 @@ export interface Layout {
     codexDir: string;
 }
 
-/** One bind mount found in a list of `docker run` arguments. */
-export interface Mount {
-    source: string;
-    target: string;
-    readonly: boolean;
-    /** The argument it came from, for messages. */
-    spec: string;
+export { isWithin };
+
+/** A host path that must not be mounted: `subtree` forbids what lies below it too; parents are always forbidden. */
+interface Forbidden {
+    path: string;
+    subtree: boolean;
+    rule: string;
+    /** The setup document's own rules say so; the others are this program's (they reach root on the host). */
+    document: boolean;
 }
 
-/** Container path of the per-run workspace (GitHub Flows mounts the run directory there). */
-export const CONTAINER_WORKSPACE = "/workspace";
+/**
+ * Directories under /run (and /var/run) holding container runtime sockets: Docker's own, containerd, Podman,
+ * CRI-O, BuildKit, and /run/user/<uid>/ where rootless Docker and Podman put theirs.
+ */
+const RUNTIME_SOCKET_DIRS = ["docker", "containerd", "podman", "crio", "buildkit", "user"];
 
-function norm(p: string): string {
-    const n = path.posix.normalize(p);
-    return n.length > 1 && n.endsWith("/") ? n.slice(0, -1) : n;
-}
-
-/** True when `inner` is `outer` or lies below it. */
-export function isWithin(inner: string, outer: string): boolean {
-    const i = norm(inner);
-    const o = norm(outer);
-    return i === o || o === "/" || i.startsWith(`${o}/`);
-}
-
-/** Extracts bind mounts from `--mount`/`-v`/`--volume` arguments (both `--flag value` and `--flag=value`). */
-export function parseMounts(args: readonly string[]): Mount[] {
-    const mounts: Mount[] = [];
-    for (let i = 0; i < args.length; i++) {
-        const a = args[i];
-        const eq = a.indexOf("=");
-        const flag = a.startsWith("--") && eq > 0 ? a.slice(0, eq) : a;
-        const inline = a.startsWith("--") && eq > 0 ? a.slice(eq + 1) : undefined;
-        if (flag === "--mount") {
-            const spec = inline ?? args[++i] ?? "";
-            const m = parseMountSpec(spec);
-            if (m) mounts.push(m);
-        } else if (flag === "--volume") {
-            const spec = inline ?? args[++i] ?? "";
-            const m = parseVolumeSpec(spec);
-            if (m) mounts.push(m);
-        } else {
-            // Short forms as docker's flag parser reads them: `-v SPEC`, `-vSPEC`, `-v=SPEC`, and `-v` after
-            // boolean shorthands (`-itv SPEC`, `-dv=SPEC`).
-            const short = /^-[ditPq]*v(.*)$/s.exec(a);
-            if (!short) continue;
-            const spec = short[1] ? short[1].replace(/^=/, "") : args[++i] ?? "";
-            const m = parseVolumeSpec(spec);
-            if (m) mounts.push(m);
-        }
-    }
-    return mounts;
-}
-
-function parseMountSpec(spec: string): Mount | undefined {
-    const kv = new Map<string, string>();
-    // docker reads the value as one CSV record: `"src=/home/user",dst=/x` is src=/home/user. Quotes are dropped
-    // before splitting; no path these rules look for contains a comma, so a quoted comma cannot hide one.
-    for (const part of spec.replace(/"/g, "").split(",")) {
-        const eq = part.indexOf("=");
-        kv.set((eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase(), eq < 0 ? "" : part.slice(eq + 1));
-    }
-    const type = kv.get("type") ?? "volume";
-    const source = kv.get("source") ?? kv.get("src") ?? "";
-    const target = kv.get("destination") ?? kv.get("dst") ?? kv.get("target") ?? "";
-    if (type !== "bind" && !source.startsWith("/")) return undefined;
-    const ro = kv.has("readonly") ? kv.get("readonly") : kv.get("ro");
-    return { source, target, readonly: ro !== undefined && ro !== "false" && ro !== "0", spec };
-}
-
-function parseVolumeSpec(spec: string): Mount | undefined {
-    const [source = "", target = "", opts = ""] = spec.split(":");
-    if (!source.startsWith("/")) return undefined; // a named volume, not a host path
-    return { source, target, readonly: opts.split(",").includes("ro"), spec };
-}
-
-/** The host paths the setup document forbids mounting, each with its rule. */
-function forbidden(l: Layout): Array<{ path: string; subtree: boolean; rule: string }> {
-    const home = `/home/${l.runtimeUser}`;
+/** The host paths no mount may expose, the setup document's first. */
+function forbidden(l: Layout): Forbidden[] {
+    const home = l.home;
+    const doc = (path: string, subtree: boolean, rule: string): Forbidden => ({ path, subtree, rule, document: true });
+    const own = (path: string, rule: string): Forbidden => ({ path, subtree: true, rule, document: false });
     return [
-        { path: home, subtree: false, rule: `the runtime user's home directory ${home}` },
-        { path: `${home}/.ssh`, subtree: true, rule: `SSH configuration ${home}/.ssh/` },
-        { path: `${home}/.config`, subtree: true, rule: `the user configuration directory ${home}/.config/` },
-        { path: `${l.appDir}/.env`, subtree: true, rule: `the application .env file ${l.appDir}/.env` },
-        { path: "/var/run/docker.sock", subtree: true, rule: "the Docker socket /var/run/docker.sock" },
-        { path: "/run/docker.sock", subtree: true, rule: "the Docker socket /run/docker.sock" },
+        doc(home, false, `the runtime user's home directory ${home}`),
+        doc(`${home}/.ssh`, true, `SSH configuration ${home}/.ssh/`),
+        doc(`${home}/.config`, true, `the user configuration directory ${home}/.config/`),
+        doc(`${l.appDir}/.env`, true, `the application .env file ${l.appDir}/.env`),
+        doc("/var/run/docker.sock", true, "the Docker socket /var/run/docker.sock"),
+        doc("/run/docker.sock", true, "the Docker socket /run/docker.sock"),
+        own(`${home}/.docker`, `the Docker client directory ${home}/.docker/ (registry credentials, Docker Desktop's socket)`),
+        // Other container runtimes' sockets: each reaches root on the host as much as the Docker socket does.
+        ...RUNTIME_SOCKET_DIRS.flatMap((d) => [`/run/${d}`, `/var/run/${d}`]).map((p) => own(p, `the container runtime sockets under ${p}`)),
+        own("/var/lib/docker", "the Docker data root /var/lib/docker"),
+        own("/var/lib/containerd", "the containerd data root /var/lib/containerd"),
+        own("/var/lib/containers", "the Podman/CRI-O storage /var/lib/containers"),
+        // /proc/<pid>/root and /proc/self/root reach the host's whole file system.
+        own("/proc", "/proc (/proc/<pid>/root reaches the host's file system)"),
+        own("/sys", "/sys (the host kernel's settings)"),
+        own("/dev", "/dev (the host's devices)"),
     ];
 }
 
-/** Checks `docker run` arguments against the setup document's security rules; returns one message per violation. */
+/**
+ * Checks `docker run` arguments as the Docker CLI parses them: only the options of `ACCEPTED_DOCKER_RUN_OPTIONS`
+ * (dockerPolicy.ts), and no mount that exposes a forbidden host path. One message per violation, naming the option.
+ */
 export function checkDockerArgs(args: readonly string[], l: Layout): string[] {
+    const { problems, mounts } = readDockerArgs(args);
+    return [...problems, ...mounts.flatMap((m) => judgeMount(m, l))];
+}
+
+/** The rules for one mounted host path. */
+function judgeMount(m: HostMount, l: Layout): string[] {
     const problems: string[] = [];
-    for (const m of parseMounts(args)) {
-        const src = norm(m.source);
-        for (const f of forbidden(l)) {
-            // Mounting a parent exposes the forbidden path as much as mounting it directly.
-            if (isWithin(f.path, src) || (f.subtree && isWithin(src, f.path))) {
-                problems.push(`mount '${m.spec}' exposes ${f.rule}, which the setup document forbids`);
-            }
-        }
-        if (isWithin(l.tokenFile, src) && !m.readonly) {
-            problems.push(`mount '${m.spec}' exposes the GitHub token file writable; add ',readonly'`);
-        }
-        const credential = isWithin(l.tokenFile, src) || isWithin(l.codexDir, src) || isWithin(src, l.secretsDir);
-        if (credential && m.target && isWithin(m.target, CONTAINER_WORKSPACE)) {
-            problems.push(`mount '${m.spec}' places credentials inside the run workspace ${CONTAINER_WORKSPACE}`);
-        }
+    // Judged after normalising; a '..' is refused as well, since the host resolves it after following symlinks.
+    if (m.source.split("/").includes("..")) problems.push(`mount '${m.spec}' has a '..' in its source; use a plain absolute path`);
+    const src = normalizePath(m.source);
+    // Mounting a parent exposes the forbidden path as much as mounting it directly.
+    const f = forbidden(l).find((f) => isWithin(f.path, src) || (f.subtree && isWithin(src, f.path)));
+    if (f) problems.push(`mount '${m.spec}' exposes ${f.rule}, which ${f.document ? "the setup document forbids" : "gives the container the host"}`);
+    if (isWithin(l.tokenFile, src) && !m.readonly) {
+        problems.push(`mount '${m.spec}' exposes the GitHub token file writable; add ',readonly'`);
+    }
+    const credential = isWithin(l.tokenFile, src) || isWithin(l.codexDir, src) || isWithin(src, l.secretsDir);
+    if (credential && m.target && isWithin(m.target, CONTAINER_WORKSPACE)) {
+        problems.push(`mount '${m.spec}' places credentials inside the run workspace ${CONTAINER_WORKSPACE}`);
     }
     return problems;
 }
@@ -132,15 +96,27 @@ export function checkCredentialPlacement(l: Layout): Array<{ key: string; messag
         if (isWithin(p, l.workspaceDir) || isWithin(l.workspaceDir, p)) {
             issues.push({ key, message: `${p} overlaps the workspace ${l.workspaceDir}; credentials must not be placed there` });
         }
-        if (isWithin(p, `/home/${l.runtimeUser}/.ssh`) || isWithin(p, `/home/${l.runtimeUser}/.config`)) {
-            issues.push({ key, message: `${p} lies in a directory the setup document forbids mounting` });
-        }
+        // The profile mounts tokenFile and codexDir: a forbidden place would fail every rendered profile.
+        const f = forbidden(l).find((f) => f.subtree && isWithin(p, f.path));
+        if (f) issues.push({ key, message: `${p} lies in ${f.rule}, which no mount may expose` });
     }
     if (l.tokenFile === l.codexDir || isWithin(l.tokenFile, l.codexDir)) {
         issues.push({ key: "tokenFile", message: `${l.tokenFile} must not lie in the Codex auth directory ${l.codexDir}` });
     }
-    if (norm(l.secretsDir) === `/home/${l.runtimeUser}`) {
+    if (normalizePath(l.secretsDir) === normalizePath(l.home)) {
         issues.push({ key: "secretsDir", message: "must not be the runtime user's home directory" });
     }
     return issues;
+}
+
+/** Shapes of the credentials this program handles; none may sit in a plain-text setting. */
+const CREDENTIAL_SHAPES: Array<[RegExp, string]> = [
+    [/(?<![A-Za-z0-9])(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}/, "a GitHub token"],
+    [/(?<![A-Za-z0-9])github_pat_[A-Za-z0-9_]{20,}/, "a GitHub token"],
+    [/(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{20,}/, "an OpenAI API key"],
+];
+
+/** "a GitHub token" or "an OpenAI API key" when `value` contains something shaped like one. */
+export function credentialKind(value: string): string | undefined {
+    return CREDENTIAL_SHAPES.find(([re]) => re.test(value))?.[1];
 }

@@ -18,14 +18,14 @@ interface State {
     container: CheckContainer;
     apiKey?: string;
     missingMessage: string;
-    /** True when the Codex directory held auth state at the last create, update or refresh. */
+    /** True when the Codex directory held auth state at the last create or update. */
     present: boolean;
     /** Changes only when this program logged Codex in: lets dependent checks re-run exactly then. */
     loginId: string;
 }
 
 async function hasState(s: State): Promise<boolean> {
-    const out = (await run(s.connection, statDirectoryScript(s.container.codexDir), `reading ${s.container.codexDir}`)).trim();
+    const out = (await run(s.connection, statDirectoryScript(s.container.codexDir, s.container.runtimeUser ?? ""), `reading ${s.container.codexDir}`)).trim();
     const m = /^present \d+ \S+ (\d+)$/.exec(out);
     return !!m && Number(m[1]) > 0;
 }
@@ -39,16 +39,18 @@ async function ensure(s: State, previousLoginId: string): Promise<State> {
     return { ...s, present: true, loginId: `api-key-${Date.now()}` };
 }
 
-const provider: pulumi.dynamic.ResourceProvider = {
+/** Every diff looks at the Codex directory: an emptied one shows in `pulumi preview`. */
+const provider: pulumi.dynamic.ResourceProvider<State, State> = {
     async create(inputs: State) {
         return { id: `${inputs.connection.host}:${inputs.connection.port}:${inputs.container.codexDir}`, outs: await ensure(inputs, "") };
     },
-    async read(id: string, props: State) {
+    async read(id: string, props?: State) {
+        if (!props) return { id, props };
         return { id, props: { ...props, present: await hasState(props) } };
     },
     async diff(_id: string, olds: State, news: State) {
         const moved = olds.container.codexDir !== news.container.codexDir || olds.container.image !== news.container.image;
-        return { changes: !olds.present || moved, replaces: [] };
+        return { changes: moved || !(await hasState(news)), replaces: [] };
     },
     async update(_id: string, olds: State, news: State) {
         return { outs: await ensure(news, olds.loginId) };
@@ -57,7 +59,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
     async delete() {},
 };
 
-/** Codex auth state present in the Codex directory; refreshed from the host so an emptied directory shows as drift. */
+/** Codex auth state present in the Codex directory; every diff looks, so an emptied directory shows as drift. */
 export class CodexLogin extends pulumi.dynamic.Resource {
     // `declare`: a plain field would be re-initialised to undefined after super() under ES2022 class-field semantics.
     /** Whether auth state was present at the last look. */

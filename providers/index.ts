@@ -4,3 +4,5 @@ export * from "./pulledImage";
 export * from "./sshCommand";
 export * from "./runCommand";
 export * from "./codexLogin";
+export * from "./imagePresence";
+export * from "./hostAccount";

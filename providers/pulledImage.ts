@@ -23,17 +23,25 @@ async function pull(s: State): Promise<State> {
     return { ...s, imageId: out.trim().split("\n").pop() ?? "" };
 }
 
-const provider: pulumi.dynamic.ResourceProvider = {
+async function inspect(s: Pick<State, "connection" | "image">): Promise<string | undefined> {
+    const out = (await run(s.connection, inspectImageScript(s.image), `inspecting ${s.image}`)).trim();
+    return out === "absent" ? undefined : out;
+}
+
+/** Every diff inspects the image on the host: a removed or re-tagged image shows in `pulumi preview`. */
+const provider: pulumi.dynamic.ResourceProvider<State, State> = {
     async create(inputs: State) {
         return { id: `${inputs.connection.host}:${inputs.connection.port}:${inputs.image}`, outs: await pull(inputs) };
     },
-    async read(id: string, props: State) {
-        const out = (await run(props.connection, inspectImageScript(props.image), `inspecting ${props.image}`)).trim();
-        return out === "absent" ? { id: "", props } : { id, props: { ...props, imageId: out } };
+    async read(id: string, props?: State) {
+        if (!props) return { id, props };
+        const imageId = await inspect(props);
+        return imageId ? { id, props: { ...props, imageId } } : { id: "", props };
     },
     async diff(_id: string, olds: State, news: State) {
-        const replaces = sameHost(olds.connection, news.connection) ? [] : ["connection"];
-        return { changes: replaces.length > 0 || olds.from !== news.from || olds.image !== news.image, replaces };
+        if (!sameHost(olds.connection, news.connection)) return { changes: true, replaces: ["connection"] };
+        if (olds.from !== news.from || olds.image !== news.image) return { changes: true, replaces: [] };
+        return { changes: (await inspect(news)) !== olds.imageId, replaces: [] };
     },
     async update(_id: string, _olds: State, news: State) {
         return { outs: await pull(news) };

@@ -8,6 +8,8 @@ export interface RemoteFileArgs {
     connection: ConnectionInput;
     path: pulumi.Input<string>;
     owner: pulumi.Input<string>;
+    /** The runtime user: with root as the SSH user, every operation on the file runs as this user. */
+    runtimeUser: pulumi.Input<string>;
     mode: pulumi.Input<string>;
     /** Exact bytes of the file; pass a secret Output for credentials: it stays encrypted in state. */
     content: pulumi.Input<string>;
@@ -16,13 +18,17 @@ export interface RemoteFileArgs {
 interface State {
     connection: SshTarget;
     path: string;
+    /** Desired owner in the inputs; the owner seen on the host after a read. */
     owner: string;
+    /** Absent in state written before it existed: the owner was the runtime user then. */
+    runtimeUser?: string;
     mode: string;
     content: string;
     /** sha256 of the bytes on the host (hex). */
     sha256: string;
 }
 
+const runAs = (s: State) => s.runtimeUser ?? s.owner;
 const sha256 = (s: string) => crypto.createHash("sha256").update(s, "utf8").digest("hex");
 
 async function write(s: State): Promise<State> {
@@ -31,29 +37,37 @@ async function write(s: State): Promise<State> {
     return { ...s, sha256: sha256(s.content) };
 }
 
-const provider: pulumi.dynamic.ResourceProvider = {
+async function observe(s: State): Promise<Pick<State, "mode" | "owner" | "sha256"> | undefined> {
+    const out = (await run(s.connection, statFileScript(s.path, runAs(s)), `reading ${s.path}`)).trim();
+    const m = /^present (\d+) (\S+) ([0-9a-f]{64}|unreadable)$/.exec(out);
+    return m ? { mode: m[1], owner: m[2], sha256: m[3] } : undefined;
+}
+
+/** Every diff reads the host (mode, owner, hash): drift shows in `pulumi preview` without a refresh pass. */
+const provider: pulumi.dynamic.ResourceProvider<State, State> = {
     async create(inputs: State) {
         return { id: `${inputs.connection.host}:${inputs.connection.port}:${inputs.path}`, outs: await write(inputs) };
     },
-    async read(id: string, props: State) {
-        const out = (await run(props.connection, statFileScript(props.path), `reading ${props.path}`)).trim();
-        const m = /^present (\d+) (\S+) ([0-9a-f]{64}|unreadable)$/.exec(out);
-        return m ? { id, props: { ...props, mode: m[1], owner: m[2], sha256: m[3] } } : { id: "", props };
+    async read(id: string, props?: State) {
+        if (!props) return { id, props };
+        const seen = await observe(props);
+        return seen ? { id, props: { ...props, ...seen } } : { id: "", props };
     },
     async diff(_id: string, olds: State, news: State) {
-        const replaces = olds.path === news.path && sameHost(olds.connection, news.connection) ? [] : ["path"];
-        const changes = replaces.length > 0 || olds.owner !== news.owner || olds.mode !== news.mode || olds.sha256 !== sha256(news.content);
-        return { changes, replaces, deleteBeforeReplace: false };
+        if (olds.path !== news.path || !sameHost(olds.connection, news.connection)) return { changes: true, replaces: ["path"], deleteBeforeReplace: false };
+        const seen = await observe(news);
+        const changes = !seen || seen.owner !== news.owner || seen.mode !== news.mode || seen.sha256 !== sha256(news.content);
+        return { changes, replaces: [], deleteBeforeReplace: false };
     },
     async update(_id: string, _olds: State, news: State) {
         return { outs: await write(news) };
     },
     async delete(_id: string, props: State) {
-        await run(props.connection, removeFileScript(props.path), `removing ${props.path}`);
+        await run(props.connection, removeFileScript(props.path, runAs(props)), `removing ${props.path}`);
     },
 };
 
-/** A file written atomically (temp file + rename) with a fixed mode and owner, refreshed from the host. */
+/** A file written atomically (temp file + rename) with a fixed mode and owner; every diff reads it back from the host. */
 export class RemoteFile extends pulumi.dynamic.Resource {
     // `declare`: a plain field would be re-initialised to undefined after super() under ES2022 class-field semantics.
     /** sha256 (hex) of the bytes on the host: compare it, not the content, to see drift. */

@@ -7,8 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf '== up-local: %s\n' "$*"; }
 
-say "node dependencies"
-[ -d node_modules ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || npm ci --no-audit --no-fund
+say "Node.js and node dependencies"
+. scripts/node-env.sh
+gfh_node .
+gfh_node_modules .
 
 say "Pulumi toolchain"
 bin=$(bash scripts/toolchain.sh | tail -n 1)
@@ -35,9 +37,9 @@ setjson repositories '["acme/demo","owner/repository"]'
 setjson checkDockerArgs '["--network","host"]'
 pulumi config set githubHost "$GFH_SANDBOX_GITHUB_HOST"
 pulumi config set imagePullFrom "$GFH_SANDBOX_IMAGE_REF"
-# The docker and command provider plugins cannot be built here: use their ssh equivalents.
-pulumi config set imageSource ssh-pull
-pulumi config set remoteCommands ssh2
+# The defaults: @pulumi/docker pulls the image, @pulumi/command runs the checks (an earlier stack may have set others).
+pulumi config rm imageSource >/dev/null 2>&1 || true
+pulumi config rm remoteCommands >/dev/null 2>&1 || true
 # Secrets go in on stdin, never on a command line.
 pulumi config set --secret sshPrivateKey < "$GFH_SANDBOX_KEY_FILE"
 printf '%s' "$GFH_SANDBOX_VALID_TOKEN" | pulumi config set --secret githubToken

@@ -23,8 +23,11 @@ checkDockerArgs=["--network","host"]
 EOF
   pulumi_cli "$dir" config set githubHost "$GFH_SANDBOX_GITHUB_HOST"
   pulumi_cli "$dir" config set imagePullFrom "$GFH_SANDBOX_IMAGE_REF"
-  pulumi_cli "$dir" config set imageSource ssh-pull
-  pulumi_cli "$dir" config set remoteCommands ssh2
+  # BENCH_PATH=ssh2 measures the plugin-free path; the default measures what an operator runs.
+  if [[ "${BENCH_PATH:-defaults}" == ssh2 ]]; then
+    pulumi_cli "$dir" config set imageSource ssh-pull
+    pulumi_cli "$dir" config set remoteCommands ssh2
+  fi
   pulumi_cli "$dir" config set --secret sshPrivateKey <"$GFH_SANDBOX_KEY_FILE" >/dev/null
   pulumi_set_token "$dir" "$GFH_SANDBOX_VALID_TOKEN"
   # An empty stack to go back to before each fresh-provision run (config stays in Pulumi.bench.yaml).

@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import { describe, expect, it } from "vitest";
-import { onHost, plannedChanges, REPO, sandboxStack, stepNames, upError, upOk } from "./harness";
+import { onHost, PathName, PATHS, plannedChanges, REPO, sandboxStack, stepNames, upError, upOk } from "./harness";
 
 const SECRETS = "/home/user/.secrets";
 const TOKEN_FILE = `${SECRETS}/gh-token`;
@@ -13,11 +13,17 @@ function seedCodexLogin(): void {
     onHost(`bash ${REPO}/scripts/sandbox.sh seed-codex ${CODEX_DIR} >/dev/null`);
 }
 
-describe("drift on the sandbox host shows in preview and is repaired by up", () => {
-    const t = sandboxStack("drift", async ({ stack }) => {
+/** What a removed agent image plans: the image comes back and the checks run again on it (a re-pull may bring another image). */
+const IMAGE_REMOVED: Record<PathName, string[]> = {
+    defaults: ["replace sandbox-checks", "replace sandbox-image", "replace sandbox-tag", "update sandbox-presence"],
+    ssh2: ["replace sandbox-checks", "update sandbox-pull"],
+};
+
+describe.each(Object.keys(PATHS) as PathName[])("drift on the sandbox host shows in preview and is repaired by up (%s)", (via) => {
+    const t = sandboxStack(`drift-${via}`, async ({ stack }) => {
         seedCodexLogin();
         await upOk(stack);
-    });
+    }, via);
 
     it("reports no changes when nothing drifted, on repeated previews", async () => {
         for (let i = 0; i < 2; i++) expect(stepNames((await plannedChanges(t.stack)).steps)).toEqual([]);
@@ -45,7 +51,7 @@ describe("drift on the sandbox host shows in preview and is repaired by up", () 
         {
             what: "token file deleted",
             drift: `rm -f ${TOKEN_FILE}`,
-            expect: ["create sandbox-gh-token"],
+            expect: ["update sandbox-gh-token"],
             check: () => expect(fs.readFileSync(TOKEN_FILE, "utf8")).toBe(t.sb.validToken),
         },
         {
@@ -57,8 +63,7 @@ describe("drift on the sandbox host shows in preview and is repaired by up", () 
         {
             what: "agent image removed from the daemon",
             drift: "docker image rm -f github-flows-agent-codex:latest >/dev/null; docker image rm -f $(docker image ls -q --filter reference='*/github-flows-agent-codex') >/dev/null 2>&1 || true",
-            // A re-pull may bring another image, so the checks run again on it.
-            expect: ["create sandbox-pull", "replace sandbox-checks"],
+            expect: IMAGE_REMOVED[via],
             check: () => expect(onHost("docker image inspect --format '{{.Id}}' github-flows-agent-codex:latest").trim()).toMatch(/^sha256:/),
         },
     ];
@@ -91,7 +96,7 @@ describe("drift on the sandbox host shows in preview and is repaired by up", () 
     it("Codex auth dir deleted: preview reports the directory, up recreates it and asks for a sign-in", async () => {
         onHost(`rm -rf ${CODEX_DIR}`);
         const { steps } = await plannedChanges(t.stack);
-        expect(stepNames(steps)).toEqual(["create sandbox-codex", "replace sandbox-checks", "update sandbox-codex-login"]);
+        expect(stepNames(steps)).toEqual(["replace sandbox-checks", "update sandbox-codex", "update sandbox-codex-login"]);
         const err = await upError(t.stack);
         expect(err).toContain("codex login");
         expect(stat(CODEX_DIR)).toBe("700 user");

@@ -1,5 +1,5 @@
 import { LocalWorkspace, Stack, UpOptions, UpResult } from "@pulumi/pulumi/automation";
-import { execFileSync } from "child_process";
+import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -13,8 +13,13 @@ export interface Sandbox {
     host: string;
     port: number;
     sshUser: string;
+    /** `root`: it may log in with the same key (the runtime-user-as-adversary tests use it). */
+    rootUser: string;
     keyFile: string;
     hostKey: string;
+    /** The sshd's other host keys (it presents ed25519 by default). */
+    hostKeyEcdsa: string;
+    hostKeyRsa: string;
     imageRef: string;
     githubHost: string;
     validToken: string;
@@ -47,8 +52,11 @@ export function sandbox(): Sandbox {
         host: need("GFH_SANDBOX_HOST"),
         port: Number(need("GFH_SANDBOX_PORT")),
         sshUser: need("GFH_SANDBOX_SSH_USER"),
+        rootUser: need("GFH_SANDBOX_ROOT_USER"),
         keyFile: need("GFH_SANDBOX_KEY_FILE"),
         hostKey: need("GFH_SANDBOX_HOST_KEY"),
+        hostKeyEcdsa: need("GFH_SANDBOX_HOST_KEY_ECDSA"),
+        hostKeyRsa: need("GFH_SANDBOX_HOST_KEY_RSA"),
         imageRef: need("GFH_SANDBOX_IMAGE_REF"),
         githubHost: need("GFH_SANDBOX_GITHUB_HOST"),
         validToken: need("GFH_SANDBOX_VALID_TOKEN"),
@@ -133,7 +141,18 @@ export function pulumiCli(stack: Stack, args: string[], stdin?: string): string 
     return execFileSync("pulumi", [...args, "--stack", stack.name, "--non-interactive"], { cwd: e.dir, env: e.env, input: stdin ?? "", encoding: "utf8" });
 }
 
-/** Stack config for the sandbox host: the document's layout, ssh-pull and ssh2 (no docker/command plugins here). */
+/** The two ways to reach a host: the design card's providers (the defaults) and the plugin-free ssh2 path. */
+export const PATHS = {
+    /** `@pulumi/command` remote.Command and `@pulumi/docker` RemoteImage: what an operator gets. */
+    defaults: {},
+    /** `remoteCommands: ssh2`, `imageSource: ssh-pull`: everything over the stack's own SSH connection. */
+    ssh2: { imageSource: "ssh-pull", remoteCommands: "ssh2" },
+} as const;
+export type PathName = keyof typeof PATHS;
+
+const stackPath = new WeakMap<Stack, Record<string, unknown>>();
+
+/** Stack config for the sandbox host: the document's layout on the stack's path (the defaults unless chosen). */
 export async function configureForSandbox(stack: Stack, sb: Sandbox, extra: Record<string, unknown> = {}): Promise<void> {
     const plain: Record<string, unknown> = {
         hosts: [{ name: "sandbox", address: sb.host, port: sb.port, user: sb.sshUser, hostKey: sb.hostKey }],
@@ -141,9 +160,8 @@ export async function configureForSandbox(stack: Stack, sb: Sandbox, extra: Reco
         githubHost: sb.githubHost,
         image: "github-flows-agent-codex:latest",
         imagePullFrom: sb.imageRef,
-        imageSource: "ssh-pull",
-        remoteCommands: "ssh2",
         checkDockerArgs: ["--network", "host"],
+        ...(stackPath.get(stack) ?? {}),
         ...extra,
     };
     for (const [k, v] of Object.entries(plain)) await setPlain(stack, k, v);
@@ -159,13 +177,17 @@ export interface SandboxStack {
     cleanup: () => Promise<void>;
 }
 
-/** Registers hooks that reset the host and make stack `name` configured for the sandbox (then `prepare`), and destroy it afterwards. */
-export function sandboxStack(name: string, prepare?: (t: SandboxStack) => Promise<void>): SandboxStack {
+/**
+ * Registers hooks that reset the host and make stack `name` configured for the sandbox on path `via` (then
+ * `prepare`), and destroy it afterwards. Later `configureForSandbox` calls keep the stack on its path.
+ */
+export function sandboxStack(name: string, prepare?: (t: SandboxStack) => Promise<void>, via: PathName = "defaults"): SandboxStack {
     const t = {} as SandboxStack;
     beforeAll(async () => {
         t.sb = sandbox();
         resetHost();
         Object.assign(t, await newStack(name));
+        stackPath.set(t.stack, { ...PATHS[via] });
         await configureForSandbox(t.stack, t.sb);
         await prepare?.(t);
     }, 300_000);
@@ -251,7 +273,7 @@ export interface PlannedStep {
     diffs: string[];
 }
 
-/** Runs `preview` (which refreshes first, per Pulumi.yaml) and returns the steps that change something. */
+/** Runs `preview` (each resource reads the host in its diff) and returns the steps that change something, providers included. */
 export async function plannedChanges(stack: Stack): Promise<{ steps: PlannedStep[]; text: string }> {
     const steps: PlannedStep[] = [];
     const out = collector();
@@ -260,9 +282,10 @@ export async function plannedChanges(stack: Stack): Promise<{ steps: PlannedStep
         onOutput: out.onOutput,
         onEvent: (e) => {
             const m = e.resourcePreEvent?.metadata;
-            // A replacement also reports its create-replacement/delete-replaced halves; providers are not host state.
+            // A replacement also reports its create-replacement/delete-replaced halves. A provider that changes
+            // on a clean host (e.g. options naming a file of the run) counts: it is not "no changes".
             if (!m || ["same", "read", "refresh", "create-replacement", "delete-replaced"].includes(m.op)) return;
-            if (m.type === "pulumi:pulumi:Stack" || m.type.startsWith("pulumi:providers:")) return;
+            if (m.type === "pulumi:pulumi:Stack") return;
             steps.push({ op: m.op, name: m.urn.split("::").pop() ?? m.urn, type: m.type, diffs: m.diffs ?? [] });
         },
     });
@@ -273,3 +296,36 @@ export async function plannedChanges(stack: Stack): Promise<{ steps: PlannedStep
 export function stepNames(steps: PlannedStep[]): string[] {
     return steps.map((s) => `${s.op} ${s.name}`).sort();
 }
+
+/** A second sshd on loopback that forwards only to the sandbox host: a bastion with its own host key. */
+export interface Bastion {
+    port: number;
+    /** Its pinned public key, `ssh-ed25519 AAAA...`. */
+    hostKey: string;
+    stop: () => void;
+}
+
+export async function startBastion(sb: Sandbox, port: number): Promise<Bastion> {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), "gfh-bastion-"));
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(d, "host")]);
+    const hostKey = fs.readFileSync(path.join(d, "host.pub"), "utf8").split(" ").slice(0, 2).join(" ");
+    fs.writeFileSync(
+        path.join(d, "sshd_config"),
+        [
+            `Port ${port}`, "ListenAddress 127.0.0.1", `HostKey ${path.join(d, "host")}`, `PidFile ${path.join(d, "pid")}`,
+            `AuthorizedKeysFile ${path.join(sb.stateDir, "authorized_keys")}/%u`, "PasswordAuthentication no", "KbdInteractiveAuthentication no",
+            "UsePAM no", `AllowUsers ${sb.sshUser}`, "AllowTcpForwarding yes", `PermitOpen ${sb.host}:${sb.port}`, "LogLevel VERBOSE", "",
+        ].join("\n"),
+    );
+    const proc = spawn("/usr/sbin/sshd", ["-D", "-f", path.join(d, "sshd_config"), "-E", path.join(d, "log")], { stdio: "ignore" });
+    for (let i = 0; i < 50 && !onHost(`ss -ltn 'sport = :${port}' | tail -n +2`).trim(); i++) await new Promise((r) => setTimeout(r, 100));
+    return {
+        port,
+        hostKey,
+        stop: () => {
+            proc.kill();
+            fs.rmSync(d, { recursive: true, force: true });
+        },
+    };
+}
+

@@ -3,7 +3,7 @@ import * as path from "path";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../lib/config";
 import { profileJson, renderProfile } from "../../lib/profile";
-import { collector, onHost, REPO, sandboxStack, setPlain, setSecret, upError, upOk } from "./harness";
+import { collector, onHost, PathName, PATHS, REPO, sandboxStack, setPlain, setSecret, upError, upOk } from "./harness";
 
 const HOME = "/home/user";
 const TOKEN_FILE = `${HOME}/.secrets/gh-token`;
@@ -13,8 +13,8 @@ const PROFILE_DIR = `${HOME}/app/github-flows/var/work/cfg/repos/acme/demo/issue
 /** `mode owner` of a path on the host, or `absent`. */
 const stat = (p: string) => onHost(`stat -c '%a %U' ${p} 2>/dev/null || echo absent`).trim();
 
-describe("lifecycle on the sandbox host (real engine, sshd, dockerd)", () => {
-    const t = sandboxStack("lifecycle");
+describe.each(Object.keys(PATHS) as PathName[])("lifecycle on the sandbox host (real engine, sshd, dockerd; %s)", (via) => {
+    const t = sandboxStack(`lifecycle-${via}`, undefined, via);
 
     it("fails without any Codex login, printing the document's interactive login command", async () => {
         const out = collector();

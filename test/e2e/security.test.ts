@@ -1,10 +1,9 @@
-import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-    acceptedSessions, collector, configureForSandbox, control, onHost, pulumiCli, resetHost, sandboxStack, setPlain, setSecret, timed, upError, upOk,
+    acceptedSessions, Bastion, collector, configureForSandbox, control, pulumiCli, resetHost, sandboxStack, setPlain, setSecret, startBastion, timed, upError, upOk,
 } from "./harness";
 import { filesContaining, rand, watchCommandLines } from "./canary";
 
@@ -14,6 +13,8 @@ describe("security on the sandbox host", () => {
     const t = sandboxStack("security");
 
     it("canaries: no token, API key or SSH key plaintext in state, output, command lines, history or any host file", async () => {
+        const since = path.join(os.tmpdir(), `gfh-canary-start-${rand()}`);
+        fs.writeFileSync(since, "");
         const [good, rotated, bad, apiKey] = [`ghp_canaryA${rand()}`, `ghp_canaryB${rand()}`, `ghp_canaryC${rand()}`, `sk-canary${rand()}`];
         await control(t.sb, "/_control/tokens", { [good]: t.sb.githubLogin, [rotated]: t.sb.githubLogin });
         // The first two base64 lines of every OpenSSH key are the same header: only the rest is this key's.
@@ -48,13 +49,13 @@ describe("security on the sandbox host", () => {
         }
         found.push(...cmdlineHits.map((h) => `command line: ${h}`));
         // State, backups and history of the file backend, and the stack files, live in the project copy.
-        found.push(...filesContaining(needles, [t.dir], [path.join(t.dir, "node_modules")]).map((f) => `stack file: ${f}`));
+        found.push(...filesContaining(needles, [t.dir], [path.join(t.dir, "node_modules")], since).map((f) => `stack file: ${f}`));
         // Every other file on the host: homes (shell history, workspace), temp, /var (logs, docker), /etc, /run.
         // The one exception is by design: `codex login --with-api-key` keeps the API key in the Codex auth state.
         const roots = ["/home", "/root", "/tmp", "/var", "/etc", "/run", "/opt", "/srv"];
         const skip = [t.dir, t.sb.keyFile, "/var/cache/github-flows-host"];
-        found.push(...filesContaining(needles.filter((n) => n !== apiKey), roots, skip).map((f) => `host file: ${f}`));
-        found.push(...filesContaining([apiKey], roots, [...skip, `${SECRETS}/codex`]).map((f) => `host file (API key): ${f}`));
+        found.push(...filesContaining(needles.filter((n) => n !== apiKey), roots, skip, since).map((f) => `host file: ${f}`));
+        found.push(...filesContaining([apiKey], roots, [...skip, `${SECRETS}/codex`], since).map((f) => `host file (API key): ${f}`));
         console.log(`canary matches: ${found.length}${found.length ? `\n  ${found.join("\n  ")}` : ""}`);
         expect(found).toEqual([]);
         expect(fs.existsSync(TOKEN_FILE)).toBe(false);
@@ -90,35 +91,19 @@ describe("security on the sandbox host", () => {
     }, 300_000);
 
     describe("through a bastion (a second sshd)", () => {
-        let bastion: ChildProcess;
-        let bastionKey: string;
+        let bastion: Bastion;
         const port = 2299;
-
         beforeAll(async () => {
-            const d = fs.mkdtempSync(path.join(os.tmpdir(), "gfh-bastion-"));
-            execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(d, "host")]);
-            bastionKey = fs.readFileSync(path.join(d, "host.pub"), "utf8").split(" ").slice(0, 2).join(" ");
-            fs.writeFileSync(
-                path.join(d, "sshd_config"),
-                [
-                    `Port ${port}`, "ListenAddress 127.0.0.1", `HostKey ${path.join(d, "host")}`, `PidFile ${path.join(d, "pid")}`,
-                    `AuthorizedKeysFile ${path.join(t.sb.stateDir, "authorized_keys")}/%u`, "PasswordAuthentication no", "KbdInteractiveAuthentication no",
-                    "UsePAM no", `AllowUsers ${t.sb.sshUser}`, "AllowTcpForwarding yes", `PermitOpen ${t.sb.host}:${t.sb.port}`, "LogLevel VERBOSE", "",
-                ].join("\n"),
-            );
-            bastion = spawn("/usr/sbin/sshd", ["-D", "-f", path.join(d, "sshd_config"), "-E", path.join(d, "log")], { stdio: "ignore" });
-            for (let i = 0; i < 50 && !onHost(`ss -ltn 'sport = :${port}' | tail -n +2`).trim(); i++) await new Promise((r) => setTimeout(r, 100));
+            bastion = await startBastion(t.sb, port);
         }, 60_000);
-
-        afterAll(() => {
-            bastion?.kill();
-        });
+        afterAll(() => bastion?.stop());
+        const bastionKey = () => bastion.hostKey;
 
         const hostVia = (key: string) => [{ name: "sandbox", address: t.sb.host, port: t.sb.port, user: t.sb.sshUser, hostKey: t.sb.hostKey, proxy: { address: "127.0.0.1", port, user: t.sb.sshUser, hostKey: key } }];
 
         it("provisions the host through the pinned bastion", async () => {
             await setSecret(t.stack, "openaiApiKey", "sk-sandbox-bastion-0001");
-            await setPlain(t.stack, "hosts", hostVia(bastionKey));
+            await setPlain(t.stack, "hosts", hostVia(bastionKey()));
             await upOk(t.stack);
             expect(fs.readFileSync(TOKEN_FILE, "utf8")).toBe(t.sb.validToken);
         }, 300_000);

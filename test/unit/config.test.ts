@@ -58,6 +58,17 @@ const bad: Bad[] = [
     { name: "repository as a URL", raw: rawConfig({ repositories: ["https://github.com/owner/repository"] }), key: "github-flows-host:repositories[0]" },
     { name: "repository name '..'", raw: rawConfig({ repositories: ["owner/.."] }), key: "github-flows-host:repositories[0]" },
     { name: "duplicate repository", raw: rawConfig({ repositories: ["a/b", "a/b"] }), key: "github-flows-host:repositories[1]" },
+    { name: "the same repository in other case", raw: rawConfig({ repositories: ["Owner/Repo", "owner/repo"] }), key: "github-flows-host:repositories[1]" },
+    { name: "owner with a double hyphen (a--b/c would collide with a/b--c)", raw: rawConfig({ repositories: ["a/b--c", "a--b/c"] }), key: "github-flows-host:repositories[1]" },
+    { name: "owner starting with '-' (reaches gh as an option)", raw: rawConfig({ repositories: ["-R/x"] }), key: "github-flows-host:repositories[0]" },
+    { name: "owner ending with '-'", raw: rawConfig({ repositories: ["owner-/x"] }), key: "github-flows-host:repositories[0]" },
+    { name: "owner longer than 39", raw: rawConfig({ repositories: [`${"a".repeat(40)}/x`] }), key: "github-flows-host:repositories[0]" },
+    { name: "owner with '.'", raw: rawConfig({ repositories: ["my.org/x"] }), key: "github-flows-host:repositories[0]" },
+    { name: "owner with '_'", raw: rawConfig({ repositories: ["my_org/x"] }), key: "github-flows-host:repositories[0]" },
+    { name: "repository name '.'", raw: rawConfig({ repositories: ["owner/."] }), key: "github-flows-host:repositories[0]" },
+    { name: "repository name longer than 100", raw: rawConfig({ repositories: [`owner/${"r".repeat(101)}`] }), key: "github-flows-host:repositories[0]" },
+    { name: "repository name with a space", raw: rawConfig({ repositories: ["owner/my repo"] }), key: "github-flows-host:repositories[0]" },
+    { name: "empty owner", raw: rawConfig({ repositories: ["/repo"] }), key: "github-flows-host:repositories[0]" },
     { name: "no repositories", raw: rawConfig({ repositories: [] }), key: "github-flows-host:repositories" },
     // Paths
     { name: "relative appDir", raw: rawConfig({ appDir: "app/github-flows" }), key: "github-flows-host:appDir" },
@@ -70,7 +81,28 @@ const bad: Bad[] = [
     { name: "secretsDir under the workspace", raw: rawConfig({ secretsDir: `${ws}/.secrets` }), key: "github-flows-host:secretsDir" },
     { name: "workspace around the secrets", raw: rawConfig({ workspaceDir: "/home/user" }), key: "github-flows-host:secretsDir" },
     { name: "tokenFile in ~/.ssh", raw: rawConfig({ tokenFile: "/home/user/.ssh/gh-token" }), key: "github-flows-host:tokenFile" },
+    // The runtime user runs model-written code
+    { name: "runtimeUser root", raw: rawConfig({ runtimeUser: "root" }), key: "github-flows-host:runtimeUser" },
+    // Credentials in plain-text settings
+    { name: "a GitHub token in profile.env", raw: rawConfig({ profile: { env: { GH_TOKEN: "ghp_0123456789abcdefghijABCDEFGHIJ012345" } } }), key: "github-flows-host:profile.env.GH_TOKEN", secret: ["ghp_0123456789abcdefghij"] },
+    { name: "a token inside a longer profile.env value", raw: rawConfig({ profile: { env: { X: `x ${SECRET_A}0123456789abcdefghij` } } }), key: "github-flows-host:profile.env.X", secret: [SECRET_A] },
+    { name: "a fine-grained token in profile.env", raw: rawConfig({ profile: { env: { X: "github_pat_11ABCDEFG0123456789_abcdefghijklmnop" } } }), key: "github-flows-host:profile.env.X", secret: ["github_pat_11ABCDEFG0123456789"] },
+    { name: "an OpenAI key in profile.env", raw: rawConfig({ profile: { env: { OPENAI_API_KEY: "sk-proj-abcdefghijklmnopqrstuvwxyz0123" } } }), key: "github-flows-host:profile.env.OPENAI_API_KEY", secret: ["sk-proj-abcdefghijklmnopqrstuvwxyz0123"] },
+    { name: "the configured token in profile.env", raw: rawConfig({ profile: { env: { T: TOKEN } } }), key: "github-flows-host:profile.env.T" },
+    { name: "the configured OpenAI key in profile.env", raw: rawConfig({ openaiApiKey: OPENAI_KEY, profile: { env: { K: OPENAI_KEY } } }), key: "github-flows-host:profile.env.K", secret: [OPENAI_KEY] },
+    { name: "-e K=<token> in profile.dockerArgs", raw: rawConfig({ profile: { dockerArgs: ["--network", "host", "-e", "GH_TOKEN=gho_0123456789abcdefghijABCDEFGHIJ012345"] } }), key: "github-flows-host:profile.dockerArgs[3]", secret: ["gho_0123456789abcdefghij"] },
+    { name: "--env=K=<key> in checkDockerArgs", raw: rawConfig({ checkDockerArgs: ["--env=OPENAI_API_KEY=sk-abcdefghijklmnopqrstuvwxyz012345"] }), key: "github-flows-host:checkDockerArgs[0]", secret: ["sk-abcdefghijklmnopqrstuvwxyz012345"] },
+    { name: "a token in agentCommand", raw: rawConfig({ profile: { agentCommand: "GH_TOKEN=ghs_0123456789abcdefghijABCDEFGHIJ012345 codex exec" } }), key: "github-flows-host:profile.agentCommand", secret: ["ghs_0123456789abcdefghij"] },
     // profile.dockerArgs / checkDockerArgs
+    { name: "profile.dockerArgs --privileged", raw: rawConfig({ profile: { dockerArgs: ["--privileged"] } }), key: "github-flows-host:profile.dockerArgs" },
+    { name: "checkDockerArgs --env-file", raw: rawConfig({ checkDockerArgs: ["--network", "host", "--env-file", "/home/user/app/github-flows/.env"] }), key: "github-flows-host:checkDockerArgs" },
+    { name: "checkDockerArgs -e NAME", raw: rawConfig({ checkDockerArgs: ["-e", "GH_TOKEN"] }), key: "github-flows-host:checkDockerArgs" },
+    { name: "profile.dockerArgs --pid=host", raw: rawConfig({ profile: { dockerArgs: ["--pid=host"] } }), key: "github-flows-host:profile.dockerArgs" },
+    { name: "profile.dockerArgs /proc/1/root", raw: rawConfig({ profile: { dockerArgs: ["-v", "/proc/1/root:/host"] } }), key: "github-flows-host:profile.dockerArgs" },
+    { name: "checkDockerArgs containerd socket", raw: rawConfig({ checkDockerArgs: ["-v", "/run/containerd/containerd.sock:/s"] }), key: "github-flows-host:checkDockerArgs" },
+    { name: "profile.dockerArgs a volume bound to home", raw: rawConfig({ profile: { dockerArgs: ["--mount", "dst=/h,volume-opt=o=bind,volume-opt=device=/home/user"] } }), key: "github-flows-host:profile.dockerArgs" },
+    { name: "profile.dockerArgs an image word", raw: rawConfig({ profile: { dockerArgs: ["alpine"] } }), key: "github-flows-host:profile.dockerArgs" },
+    { name: "codexDir under /proc", raw: rawConfig({ codexDir: "/proc/self/root/codex" }), key: "github-flows-host:codexDir" },
     { name: "profile mounts home", raw: rawConfig({ profile: { dockerArgs: ["--mount", "type=bind,src=/home/user,dst=/h"] } }), key: "github-flows-host:profile.dockerArgs" },
     { name: "profile mounts home with //", raw: rawConfig({ profile: { dockerArgs: ["-v", "/home//user:/h"] } }), key: "github-flows-host:profile.dockerArgs" },
     { name: "profile mounts home with trailing /", raw: rawConfig({ profile: { dockerArgs: ["--mount=type=bind,src=/home/user/,dst=/h"] } }), key: "github-flows-host:profile.dockerArgs" },
@@ -128,6 +160,12 @@ const bad: Bad[] = [
     // Top level
     { name: "unknown top-level key", raw: rawConfig({ githubtoken: "x" }), key: "github-flows-host:githubtoken" },
     { name: "installProfiles as text", raw: rawConfig({ installProfiles: "yes" }), key: "github-flows-host:installProfiles" },
+    { name: "requiredPermission 'write' (a fine-grained token's word, not a role)", raw: rawConfig({ requiredPermission: "write" }), key: "github-flows-host:requiredPermission" },
+    { name: "requiredPermission in capitals", raw: rawConfig({ requiredPermission: "PUSH" }), key: "github-flows-host:requiredPermission" },
+    { name: "tokenExpiryWarningDays negative", raw: rawConfig({ tokenExpiryWarningDays: -1 }), key: "github-flows-host:tokenExpiryWarningDays" },
+    { name: "tokenExpiryWarningDays fractional", raw: rawConfig({ tokenExpiryWarningDays: 1.5 }), key: "github-flows-host:tokenExpiryWarningDays" },
+    { name: "tokenExpiryWarningDays as text", raw: rawConfig({ tokenExpiryWarningDays: "two weeks" }), key: "github-flows-host:tokenExpiryWarningDays" },
+    { name: "tokenExpiryWarningDays beyond a token's lifetime", raw: rawConfig({ tokenExpiryWarningDays: 400 }), key: "github-flows-host:tokenExpiryWarningDays" },
     { name: "missing hosts", raw: without("hosts"), key: "github-flows-host:hosts" },
     { name: "missing sshPrivateKey", raw: without("sshPrivateKey"), key: "github-flows-host:sshPrivateKey" },
     { name: "missing githubToken", raw: without("githubToken"), key: "github-flows-host:githubToken" },
@@ -205,6 +243,8 @@ describe("parseConfig accepts good input", () => {
             remoteCommands: "pulumi-command",
             githubHost: "github.com",
             checkDockerArgs: [],
+            requiredPermission: "push",
+            tokenExpiryWarningDays: 14,
             installProfiles: true,
             profile: {
                 event: "issue_comment",
@@ -219,6 +259,13 @@ describe("parseConfig accepts good input", () => {
         });
         expect(c.hosts[0].port).toBe(22);
         expect(c.openaiApiKey).toBeUndefined();
+    });
+
+    it("takes requiredPermission and tokenExpiryWarningDays as `pulumi config set` stores them", () => {
+        const raw = decodeRawConfig({ "github-flows-host:requiredPermission": "pull", "github-flows-host:tokenExpiryWarningDays": "30" });
+        expect(parseConfig(rawConfig(raw))).toMatchObject({ requiredPermission: "pull", tokenExpiryWarningDays: 30 });
+        for (const p of ["pull", "triage", "push", "maintain", "admin"]) expect(parseConfig(rawConfig({ requiredPermission: p })).requiredPermission).toBe(p);
+        expect(parseConfig(rawConfig({ tokenExpiryWarningDays: 0 })).tokenExpiryWarningDays).toBe(0);
     });
 
     it("derives paths under /home/flows for runtimeUser flows", () => {
@@ -252,6 +299,18 @@ describe("parseConfig accepts good input", () => {
         );
         expect(c.hosts[0].proxy).toEqual({ address: "bastion.example.com", port: 22, user: "jump", hostKey: `${HOST_KEY_ECDSA} bastion` });
         expect(c.imagePullFrom).toBe("127.0.0.1:5000/github-flows-agent-codex:1.2");
+    });
+
+    it.each(["octo-org/repo", "a/b--c", "A1/.github", "o/-x", "o/x.y_z", `${"a".repeat(39)}/${"r".repeat(100)}`, "a-b-c/..x"])(
+        "accepts the repository name %s, as GitHub does",
+        (r) => {
+            expect(parseConfig(rawConfig({ repositories: [r] })).repositories).toEqual([r]);
+        },
+    );
+
+    it("accepts plain settings next to a credential elsewhere", () => {
+        const c = parseConfig(rawConfig({ profile: { env: { LOG_LEVEL: "debug", GH_TOKEN_FILE: "/run/secrets/gh-token", TASK: "task-abcdefghijklmnopqrstuvwxyz" } }, checkDockerArgs: ["--network", "host", "-e", "X=1"] }));
+        expect(c.profile.env.TASK).toBe("task-abcdefghijklmnopqrstuvwxyz");
     });
 
     it("accepts the document's mounts and a read-only token mount in profile.dockerArgs", () => {
@@ -380,6 +439,37 @@ describe("loadStackConfig", () => {
         expect(msg).toContain("github-flows-host:hosts[0].port: ");
         expect(msg).not.toContain(SECRET_A);
         expect(msg).not.toContain(SECRET_B);
+    });
+
+    /** The RunError loadStackConfig throws. */
+    const loadError = (over: Record<string, string>): string => {
+        try {
+            loadStackConfig(all(over), dir);
+        } catch (e) {
+            expect(e).toBeInstanceOf(pulumi.RunError);
+            return (e as Error).message;
+        }
+        throw new Error("loadStackConfig accepted the config");
+    };
+
+    it("refuses profile settings set with --secret (pulumi config set --secret --path profile.env.X), naming the key", () => {
+        // The engine lists the whole top-level key as secret when any value inside it is.
+        pulumi.runtime.setAllConfig({}, [...secretKeys, "github-flows-host:profile"]);
+        const msg = loadError({ "github-flows-host:profile": JSON.stringify({ env: { API: "hush-hush-value" } }) });
+        expect(msg).toContain("github-flows-host:profile: holds a value set with --secret, but this key is written in plain text");
+        expect(msg).not.toContain("hush-hush-value");
+    });
+
+    it("refuses checkDockerArgs and any other plain key set with --secret", () => {
+        pulumi.runtime.setAllConfig({}, [...secretKeys, "github-flows-host:checkDockerArgs", "github-flows-host:repositories"]);
+        const msg = loadError({ "github-flows-host:checkDockerArgs": '["-e","X=hush-hush-value"]' });
+        expect(msg).toContain("github-flows-host:checkDockerArgs: holds a value set with --secret");
+        expect(msg).toContain("github-flows-host:repositories: holds a value set with --secret");
+        expect(msg).not.toContain("hush-hush-value");
+    });
+
+    it("accepts the same profile when it is not secret", () => {
+        expect(loadStackConfig(all({ "github-flows-host:profile": JSON.stringify({ env: { API: "plain" } }) }), dir).config.profile.env).toEqual({ API: "plain" });
     });
 
     it("refuses secrets that are not stored encrypted, without printing them", () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../lib/config";
-import { PROFILE_TOKEN_EXPORT, PROMPT_REF, profileContract, profileDir, profileJson, ProfileInput, renderProfile, validateProfile } from "../../lib/profile";
+import { TOKEN_EXPORT as PROFILE_TOKEN_EXPORT } from "../../lib/container";
+import { PROMPT_REF, profileContract, profileDir, profileJson, ProfileInput, renderProfile, validateProfile } from "../../lib/profile";
 import { documentProfileText, rawConfig } from "../fixtures/config";
 
 /** The renderer's input built the way FlowsHost builds it: from validated config. */
@@ -72,6 +73,22 @@ describe("renderProfile per repository", () => {
         expect(() => renderProfile({ ...base, profile: { ...base.profile, dockerArgs: ["-v", "/var/run/docker.sock:/var/run/docker.sock"] } })).toThrow(
             /security rules.*Docker socket/,
         );
+    });
+
+    it.each([
+        [["--privileged"], /'--privileged' is refused/],
+        [["--env-file", ".env"], /'--env-file' is refused/],
+        [["-e", "GH_TOKEN"], /needs NAME=VALUE/],
+        [["--network", "host", "alpine"], /'alpine' is not an option/],
+        [["-v", "/run/containerd/containerd.sock:/s"], /container runtime sockets/],
+    ])("refuses to render profile.dockerArgs %j", (dockerArgs, want) => {
+        const base = input();
+        expect(() => renderProfile({ ...base, profile: { ...base.profile, dockerArgs } })).toThrow(want);
+    });
+
+    it("renders the document's two mounts for a secrets directory outside the home", () => {
+        const p = renderProfile(input({ secretsDir: "/etc/flows/secrets", tokenFile: "/etc/flows/secrets/gh-token", codexDir: "/etc/flows/secrets/codex" }));
+        expect(p.execution.runtime.dockerArgs?.[3]).toBe("type=bind,src=/etc/flows/secrets/gh-token,dst=/run/secrets/gh-token,readonly");
     });
 });
 
