@@ -23,7 +23,8 @@ async function apply(s: State): Promise<State> {
     return s;
 }
 
-const provider = pathProvider<State>({
+/** Exported for the unit tests against an in-process SSH server. */
+export const remoteDirectoryProvider = pathProvider<State>({
     observe,
     apply,
     drifted: (seen, olds, news) => seen.owner !== news.owner || seen.mode !== news.mode || olds.removeOnDelete !== news.removeOnDelete,
@@ -41,6 +42,6 @@ export class RemoteDirectory extends pulumi.dynamic.Resource {
     declare public readonly owner: pulumi.Output<string>;
 
     constructor(name: string, args: RemoteDirectoryArgs, opts?: pulumi.CustomResourceOptions) {
-        super(provider, name, args, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS }, "github-flows-host", "RemoteDirectory");
+        super(remoteDirectoryProvider, name, args, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS }, "github-flows-host", "RemoteDirectory");
     }
 }

@@ -29,7 +29,8 @@ async function observe(s: State): Promise<Pick<State, "mode" | "owner" | "sha256
     return m ? { mode: m[1], owner: m[2], sha256: m[3] } : undefined;
 }
 
-const provider = pathProvider<State>({
+/** Exported for the unit tests against an in-process SSH server. */
+export const remoteFileProvider = pathProvider<State>({
     observe,
     apply: write,
     drifted: (seen, _olds, news) => seen.owner !== news.owner || seen.mode !== news.mode || seen.sha256 !== sha256(news.content),
@@ -49,6 +50,6 @@ export class RemoteFile extends pulumi.dynamic.Resource {
     declare public readonly owner: pulumi.Output<string>;
 
     constructor(name: string, args: RemoteFileArgs, opts?: pulumi.CustomResourceOptions) {
-        super(provider, name, { ...args, sha256: undefined }, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS }, "github-flows-host", "RemoteFile");
+        super(remoteFileProvider, name, { ...args, sha256: undefined }, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS }, "github-flows-host", "RemoteFile");
     }
 }
