@@ -5,7 +5,7 @@ import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tokenFingerprint } from "../../components/githubTokenFile";
 import {
-    collector, configureForSandbox, control, E2E_PASSPHRASE, newStack, onHost, plannedChanges, pulumiCli, REPO, resetHost, Sandbox, sandbox, setPlain,
+    collector, configureForSandbox, control, E2E_PASSPHRASE, killPulumi, newStack, onHost, plannedChanges, pulumiCli, REPO, resetHost, Sandbox, sandbox, setPlain,
     setSecret, stepNames, upError, upOk,
 } from "./harness";
 import { filesContaining, rand } from "./canary";
@@ -65,7 +65,7 @@ describe("team use: shared state in PostgreSQL, two operators, the drift job", (
             }
         } finally {
             // removeStack keeps the stack's backups and history; this run's rows go with it.
-            if (pg) pgSql(`DELETE FROM pulumi_state WHERE key LIKE '%/${name}%'`);
+            if (a) pgSql(`DELETE FROM pulumi_state WHERE key LIKE '%/${name}%'`);
             await a?.cleanup();
             await b?.cleanup();
             if (jobDir) fs.rmSync(jobDir, { recursive: true, force: true });
@@ -143,8 +143,8 @@ describe("team use: shared state in PostgreSQL, two operators, the drift job", (
         await setPlain(b.stack, "profile", { timeoutSec: 900 });
         const history = () => JSON.parse(pulumiCli(b.stack, ["stack", "history", "--json"])) as Array<{ kind: string; result: string }>;
         const before = history().length;
-        // Two GitHub 500s make A's checks retry for a few seconds: A holds the lock that long.
-        await control(sb, "/_control/fail?count=2&status=500");
+        // Three GitHub 500s make A's checks retry for 6 s (1 + 2 + 3): A holds the lock at least that long.
+        await control(sb, "/_control/fail?count=3&status=500");
         const aOut = collector();
         const aUp = a.stack.up({ onOutput: aOut.onOutput });
         let lock: string[] = [];
@@ -191,6 +191,28 @@ describe("team use: shared state in PostgreSQL, two operators, the drift job", (
         shareStackFile(b, a);
         expect(stepNames((await plannedChanges(a.stack)).steps)).toEqual([]);
         expect(history().length).toBe(before + 2);
+    }, 600_000);
+
+    it("a killed run leaves its lock in the database; the other operator's pulumi cancel removes it, then up converges", async () => {
+        await setSecret(a.stack, "githubToken", sb.validToken);
+        const aUp = upError(a.stack);
+        let lock: string[] = [];
+        for (let i = 0; i < 600 && lock.length === 0; i++) {
+            lock = lockKeys();
+            if (lock.length === 0) await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(lock, "operator A's lock row").toHaveLength(1);
+        expect(killPulumi("up", name)).toBe(1);
+        expect(await aUp).toBeDefined();
+        // Nobody removes the lock of a dead process: B is refused until someone who knows it is dead cancels.
+        expect(lockKeys()).toEqual(lock);
+        expect(await upError(b.stack)).toContain("the stack is currently locked by 1 lock(s)");
+        pulumiCli(b.stack, ["cancel", "--yes"]);
+        expect(lockKeys()).toEqual([]);
+        shareStackFile(a, b);
+        await upOk(b.stack);
+        expect(fs.readFileSync(TOKEN_FILE, "utf8")).toBe(sb.validToken);
+        for (const op of [a, b]) expect(stepNames((await plannedChanges(op.stack)).steps)).toEqual([]);
     }, 600_000);
 
     it("destroy from the shared state: the host's token file goes, the stack in the database is empty", async () => {
