@@ -16,7 +16,10 @@ const flowsHosts = stack.config.hosts.map(
         }),
 );
 
-/** Per host: rendered profiles, GitHub login, image id, token fingerprint and the interactive Codex login command. */
+/**
+ * Per host: rendered profiles, GitHub login, token expiry and role per repository, image id, token fingerprint
+ * and the interactive Codex login command.
+ */
 export const hosts = pulumi.output(
     Object.fromEntries(
         flowsHosts.map((h, i) => [
@@ -24,6 +27,8 @@ export const hosts = pulumi.output(
             {
                 profiles: h.profiles,
                 githubLogin: h.githubLogin,
+                tokenExpiresAt: h.tokenExpiresAt,
+                repositoryAccess: h.repositoryAccess,
                 imageId: h.imageId,
                 tokenFingerprint: h.tokenFingerprint,
                 codexLoginCommand: h.codexLoginCommand,

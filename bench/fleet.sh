@@ -126,7 +126,7 @@ fleet_down() {
   for h in "$FLEET"/h*; do
     [[ -d "$h" ]] || continue
     i="${h##*/h}"
-    if ip netns list | grep -qw "gfhb$i"; then
+    if grep -qw "gfhb$i" <<<"$(ip netns list)"; then
       # dockerd first (it stops containerd and unmounts its layers), then every process left in the
       # host's network namespace: all of them were started by fleet_host_up.
       [[ -s "$h/holder.pid" ]] && kill -0 "$(cat "$h/holder.pid")" 2>/dev/null && stop_pid "$(in_host "$i" cat /run/docker.pid 2>/dev/null || true)"

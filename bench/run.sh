@@ -30,15 +30,16 @@ source "$BENCH_DIR/lib/common.sh"
 # ------------------------------------------------------------------------------------------- setup
 say "packages (ansible, python3-docker for community.docker, socat for the fleet, gnuplot-nox for the chart)"
 missing=()
-for p in ansible python3-docker socat gnuplot-nox; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
+for p in ansible python3-docker socat gnuplot-nox; do [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" == *'install ok installed'* ]] || missing+=("$p"); done
 if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
-say "node dependencies"
-(cd "$REPO" && { [ -d node_modules ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || npm ci --no-audit --no-fund; })
+say "Node.js and node dependencies"
+source "$REPO/scripts/node-env.sh"
+gfh_node "$REPO"
+gfh_node_modules "$REPO"
 say "Pulumi toolchain"
-# A toolchain already on PATH (pulumi and its language host, node) is used as it is; else scripts/toolchain.sh's.
-command -v pulumi >/dev/null || PATH="$(bash "$REPO/scripts/toolchain.sh" | tail -n 1):$PATH"
+PATH="$(bash "$REPO/scripts/toolchain.sh" | tail -n 1):$PATH"
 say "  $(command -v pulumi), $(command -v pulumi-language-nodejs), node $(node --version)"
 say "sandbox host"
 bash "$REPO/scripts/sandbox.sh" up >/dev/null
@@ -180,7 +181,7 @@ fi
 LOAD_END="$(cut -d' ' -f1-3 /proc/loadavg)"
 mkdir -p "$BENCH_DIR/results"
 BENCH_ENV="$(printf 'program path %s, pulumi %s, ansible-core %s, node %s, %s CPUs, reps %s, transpile-only %s, load average %s at the start, %s at the end' \
-  "${BENCH_PATH:-defaults}" "$(pulumi version)" "$(ansible --version | head -1 | sed 's/.*core //; s/\]//')" "$(node --version)" "$(nproc)" "$REPS" \
+  "${BENCH_PATH:-defaults}" "$(pulumi version)" "$(ansible --version | sed -n '1{s/.*core //; s/\]//; p}')" "$(node --version)" "$(nproc)" "$REPS" \
   "${PULUMI_NODEJS_TRANSPILE_ONLY:-unset}" "$LOAD_START" "$LOAD_END")" \
   BENCH_PATH="${BENCH_PATH:-defaults}" node "$BENCH_DIR/lib/stats.mjs" "$RESULTS_TSV" "$BENCH_TMP/notes.tsv" "$BENCH_DIR/results/$STAMP"
 say "chart (gnuplot)"

@@ -1,8 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { SshTarget } from "../lib/ssh";
-import { startAgent, agentSocketPath } from "../lib/sshAgent";
-import { dockerHost, dockerSshOpts } from "../lib/sshOptions";
+import { agentSocketPath, dockerHost, dockerSshOpts, SshTarget, startAgent } from "../lib/ssh";
 import { ImagePresence, PulledImage } from "../providers";
 
 export interface AgentImageArgs {

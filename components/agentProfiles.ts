@@ -6,8 +6,8 @@ import { RemoteFile } from "../providers";
 
 export interface AgentProfilesArgs {
     connection: pulumi.Input<SshTarget>;
-    /** Everything but the repository; one profile is rendered per repository. */
-    base: Omit<ProfileInput, "repository">;
+    /** Everything but the repository (paths follow the host's runtime user); one profile is rendered per repository. */
+    base: pulumi.Input<Omit<ProfileInput, "repository">>;
     repositories: readonly string[];
     /** Prompt text installed beside each profile as `prompt.md`. */
     prompt: string;
@@ -24,22 +24,24 @@ export class AgentProfiles extends pulumi.ComponentResource {
 
     constructor(name: string, args: AgentProfilesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("github-flows-host:index:AgentProfiles", name, {}, opts);
-        const rendered = Object.fromEntries(args.repositories.map((r) => [r, profileJson(renderProfile({ ...args.base, repository: r }))]));
-        const paths: string[] = [];
+        const base = pulumi.output(args.base) as pulumi.Output<Omit<ProfileInput, "repository">>;
+        const rendered = base.apply((b) => Object.fromEntries(args.repositories.map((r) => [r, profileJson(renderProfile({ ...b, repository: r }))])));
+        const dirOf = (repo: string) => base.apply((b) => profileDir(b.workspaceDir, repo, b.profile.event, b.profile.action));
+        const paths: pulumi.Output<string>[] = [];
         if (args.install) {
-            const b = args.base;
             for (const repo of args.repositories) {
-                const dir = profileDir(b.workspaceDir, repo, b.profile.event, b.profile.action);
+                const dir = dirOf(repo);
                 const slug = `${name}-${repositorySlug(repo)}`;
                 // The files hold no credential: 0644 so GitHub Flows (the runtime user) and an operator can read them.
-                const common = { connection: args.connection, owner: b.runtimeUser, mode: "644" };
-                new RemoteFile(`${slug}-profile`, { ...common, path: `${dir}/profile.json`, content: rendered[repo] }, { parent: this });
-                new RemoteFile(`${slug}-prompt`, { ...common, path: `${dir}/${PROMPT_REF}`, content: args.prompt }, { parent: this });
-                paths.push(`${dir}/profile.json`);
+                const user = base.runtimeUser;
+                const common = { connection: args.connection, owner: user, runtimeUser: user, mode: "644" };
+                new RemoteFile(`${slug}-profile`, { ...common, path: pulumi.interpolate`${dir}/profile.json`, content: rendered.apply((r) => r[repo]) }, { parent: this });
+                new RemoteFile(`${slug}-prompt`, { ...common, path: pulumi.interpolate`${dir}/${PROMPT_REF}`, content: args.prompt }, { parent: this });
+                paths.push(pulumi.interpolate`${dir}/profile.json`);
             }
         }
-        this.profiles = pulumi.output(rendered);
-        this.paths = pulumi.output(paths);
+        this.profiles = rendered;
+        this.paths = pulumi.all(paths);
         this.registerOutputs({ profiles: this.profiles, paths: this.paths });
     }
 }

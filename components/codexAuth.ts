@@ -5,8 +5,8 @@ import { CodexLogin } from "../providers";
 
 export interface CodexAuthArgs {
     connection: pulumi.Input<SshTarget>;
-    container: CheckContainer;
-    workspaceDir: string;
+    container: pulumi.Input<CheckContainer>;
+    workspaceDir: pulumi.Input<string>;
     runtimeUser: string;
     /** Where, for messages: `host 'web-1' (203.0.113.10:22)`. */
     where: string;
@@ -18,30 +18,26 @@ export interface CodexAuthArgs {
 export class CodexAuth extends pulumi.ComponentResource {
     /** The document's interactive `codex login`, to run once on the host as the runtime user. */
     public readonly loginCommand: pulumi.Output<string>;
-    /** The same command as plain text, for messages. */
-    public readonly loginCommandText: string;
     /** Changes only when this program logged Codex in (so checks re-run then). */
     public readonly loginId: pulumi.Output<string>;
 
     constructor(name: string, args: CodexAuthArgs, opts?: pulumi.ComponentResourceOptions) {
         super("github-flows-host:index:CodexAuth", name, {}, opts);
-        const c = args.container;
-        const command = interactiveLoginCommand({ image: c.image, codexDir: c.codexDir, workspaceDir: args.workspaceDir });
+        const c = pulumi.output(args.container);
+        const command = pulumi
+            .all([c, args.workspaceDir])
+            .apply(([ct, workspaceDir]) => interactiveLoginCommand({ image: ct.image, codexDir: ct.codexDir, workspaceDir }));
         const login = new CodexLogin(
             `${name}-codex-login`,
             {
                 connection: args.connection,
                 container: c,
                 apiKey: args.openaiApiKey && pulumi.secret(args.openaiApiKey),
-                missingMessage:
-                    `verification check 'codex-auth' failed on ${args.where}: no Codex auth state in ${c.codexDir}. ` +
-                    `Sign in once on the host as ${args.runtimeUser} (sudo -iu ${args.runtimeUser}): ${command} ` +
-                    "(or set openaiApiKey to log in with an API key), then run pulumi up again.",
+                missingMessage: pulumi.interpolate`verification check 'codex-auth' failed on ${args.where}: no Codex auth state in ${c.codexDir}. Sign in once on the host as ${args.runtimeUser} (sudo -iu ${args.runtimeUser}): ${command} (or set openaiApiKey to log in with an API key), then run pulumi up again.`,
             },
             { parent: this },
         );
-        this.loginCommandText = command;
-        this.loginCommand = pulumi.output(command);
+        this.loginCommand = command;
         this.loginId = login.loginId;
         this.registerOutputs({ loginCommand: this.loginCommand, loginId: this.loginId });
     }

@@ -5,8 +5,8 @@ import { RemoteDirectory } from "../providers";
 export interface CredentialDirectoriesArgs {
     connection: pulumi.Input<SshTarget>;
     runtimeUser: string;
-    secretsDir: string;
-    codexDir: string;
+    secretsDir: pulumi.Input<string>;
+    codexDir: pulumi.Input<string>;
 }
 
 /** The secrets directory and the Codex auth-state directory: 0700, owned by the runtime user. */
@@ -20,7 +20,7 @@ export class CredentialDirectories extends pulumi.ComponentResource {
 
     constructor(name: string, args: CredentialDirectoriesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("github-flows-host:index:CredentialDirectories", name, {}, opts);
-        const common = { connection: args.connection, owner: args.runtimeUser, mode: "700" };
+        const common = { connection: args.connection, owner: args.runtimeUser, runtimeUser: args.runtimeUser, mode: "700" };
         this.secretsDir = new RemoteDirectory(`${name}-secrets`, { ...common, path: args.secretsDir, removeOnDelete: "empty" }, { parent: this });
         // Codex auth state comes from a person's sign-in and cannot be recreated: never delete it.
         this.codexDir = new RemoteDirectory(

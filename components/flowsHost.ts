@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { FlowsConfig, HostConfig } from "../lib/config";
+import { FlowsConfig, forHost, HostConfig } from "../lib/config";
 import { CheckContainer } from "../lib/checks";
-import type { SshTarget } from "../lib/ssh";
+import { targetOf } from "../lib/ssh";
+import { HostAccount } from "../providers";
 import { AgentImage } from "./agentImage";
 import { AgentProfiles } from "./agentProfiles";
 import { CodexAuth } from "./codexAuth";
@@ -26,6 +27,10 @@ export class FlowsHost extends pulumi.ComponentResource {
     public readonly profiles: pulumi.Output<Record<string, string>>;
     /** GitHub login the token belongs to, as `gh api user` reported it inside the agent container. */
     public readonly githubLogin: pulumi.Output<string>;
+    /** When the token expires (ISO 8601 UTC, from GitHub's `github-authentication-token-expiration`), or `never`. */
+    public readonly tokenExpiresAt: pulumi.Output<string>;
+    /** `owner/name` -> the highest role GitHub reports for the token (`pull`, `triage`, `push`, `maintain`, `admin`). */
+    public readonly repositoryAccess: pulumi.Output<Record<string, string>>;
     /** Agent image id on the host's daemon. */
     public readonly imageId: pulumi.Output<string>;
     /** Short sha256 fingerprint of the token on the host. */
@@ -36,18 +41,30 @@ export class FlowsHost extends pulumi.ComponentResource {
     constructor(name: string, args: FlowsHostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("github-flows-host:index:FlowsHost", name, {}, opts);
         const { host: h, config: c } = args;
-        const connection = connectionOf(h, args.privateKey);
+        // Secret: the target carries the private key.
+        const connection = pulumi.secret(pulumi.output(args.privateKey).apply((key) => targetOf(h, key)));
         const parent = { parent: this };
         const runner = c.remoteCommands;
 
         const where = `host '${h.name}' (${h.address}:${h.port})`;
-        const dirs = new CredentialDirectories(name, { connection, runtimeUser: c.runtimeUser, secretsDir: c.secretsDir, codexDir: c.codexDir }, parent);
-        const image = new AgentImage(name, { connection, image: c.image, pullFrom: c.imagePullFrom, source: c.imageSource }, parent);
+        // Read first, on every preview too: the runtime user's real home decides the default paths and the rules.
+        const account = new HostAccount(`${name}-account`, `${h.address}:${h.port}:${c.runtimeUser}`, { connection, user: c.runtimeUser, where }, parent);
+        const hc = pulumi.all([account.home, account.homeExists]).apply(([home, homeExists]) => forHost(c, { home, homeExists }, where));
+        const dirs = new CredentialDirectories(name, { connection, runtimeUser: c.runtimeUser, secretsDir: hc.secretsDir, codexDir: hc.codexDir }, parent);
+        // After the account read: a host without the runtime user gets nothing, not even the image.
+        const image = new AgentImage(name, { connection, image: c.image, pullFrom: c.imagePullFrom, source: c.imageSource }, { parent: this, dependsOn: [account] });
 
-        const container: CheckContainer = { image: c.image, tokenFile: c.tokenFile, codexDir: c.codexDir, githubHost: c.githubHost, dockerArgs: c.checkDockerArgs };
+        const container: pulumi.Output<CheckContainer> = hc.apply((x) => ({
+            runtimeUser: x.runtimeUser,
+            image: x.image,
+            tokenFile: x.tokenFile,
+            codexDir: x.codexDir,
+            githubHost: x.githubHost,
+            dockerArgs: x.checkDockerArgs,
+        }));
         const codex = new CodexAuth(
             name,
-            { connection, container, workspaceDir: c.workspaceDir, runtimeUser: c.runtimeUser, where, openaiApiKey: args.openaiApiKey },
+            { connection, container, workspaceDir: hc.workspaceDir, runtimeUser: c.runtimeUser, where, openaiApiKey: args.openaiApiKey },
             { parent: this, dependsOn: [dirs, image] },
         );
         const fingerprint = pulumi.unsecret(pulumi.output(args.githubToken).apply(tokenFingerprint));
@@ -56,49 +73,43 @@ export class FlowsHost extends pulumi.ComponentResource {
             name,
             {
                 connection,
-                spec: { ...container, repositories: c.repositories, where, loginCommand: codex.loginCommandText, staging: { owner: c.runtimeUser } },
+                spec: pulumi
+                    .all([container, codex.loginCommand])
+                    .apply(([ct, loginCommand]) => ({ ...ct, repositories: c.repositories, requiredPermission: c.requiredPermission, where, loginCommand, staging: true })),
                 token: args.githubToken,
                 triggers: [fingerprint, image.imageId, c.repositories, c.githubHost, codex.loginId],
                 runner,
+                where,
+                expiryWarningDays: c.tokenExpiryWarningDays,
             },
             { parent: this, dependsOn: [dirs, image, codex] },
         );
         const token = new GithubTokenFile(
             name,
-            { connection, runtimeUser: c.runtimeUser, tokenFile: c.tokenFile, token: args.githubToken, fingerprint },
+            { connection, runtimeUser: c.runtimeUser, tokenFile: hc.tokenFile, token: args.githubToken, fingerprint },
             { parent: this, dependsOn: [verification] },
         );
         const profiles = new AgentProfiles(
             name,
-            { connection, base: c, repositories: c.repositories, prompt: args.prompt, install: c.installProfiles },
+            { connection, base: hc, repositories: c.repositories, prompt: args.prompt, install: c.installProfiles },
             { parent: this, dependsOn: [verification] },
         );
 
         this.profiles = profiles.profiles;
         this.githubLogin = verification.githubLogin;
+        this.tokenExpiresAt = verification.tokenExpiresAt;
+        this.repositoryAccess = verification.repositoryAccess;
         this.imageId = image.imageId;
         this.tokenFingerprint = token.fingerprint;
         this.codexLoginCommand = codex.loginCommand;
         this.registerOutputs({
             profiles: this.profiles,
             githubLogin: this.githubLogin,
+            tokenExpiresAt: this.tokenExpiresAt,
+            repositoryAccess: this.repositoryAccess,
             imageId: this.imageId,
             tokenFingerprint: this.tokenFingerprint,
             codexLoginCommand: this.codexLoginCommand,
         });
     }
-}
-
-/** The SSH target of a host; secret because it carries the private key. */
-export function connectionOf(h: HostConfig, privateKey: pulumi.Input<string>): pulumi.Output<SshTarget> {
-    return pulumi.secret(
-        pulumi.output(privateKey).apply((key) => ({
-            host: h.address,
-            port: h.port,
-            user: h.user,
-            hostKey: h.hostKey,
-            privateKey: key,
-            proxy: h.proxy && { host: h.proxy.address, port: h.proxy.port, user: h.proxy.user, hostKey: h.proxy.hostKey },
-        })),
-    );
 }

@@ -6,7 +6,7 @@ import { RemoteFile } from "../providers";
 export interface GithubTokenFileArgs {
     connection: pulumi.Input<SshTarget>;
     runtimeUser: string;
-    tokenFile: string;
+    tokenFile: pulumi.Input<string>;
     /** The raw token (secret), line endings already trimmed by config validation. */
     token: pulumi.Input<string>;
     /** `tokenFingerprint(token)`, computed once by the caller, which also needs it before the file exists. */
@@ -24,7 +24,7 @@ export class GithubTokenFile extends pulumi.ComponentResource {
         super("github-flows-host:index:GithubTokenFile", name, {}, opts);
         this.file = new RemoteFile(
             `${name}-gh-token`,
-            { connection: args.connection, path: args.tokenFile, owner: args.runtimeUser, mode: "600", content: pulumi.secret(args.token) },
+            { connection: args.connection, path: args.tokenFile, owner: args.runtimeUser, runtimeUser: args.runtimeUser, mode: "600", content: pulumi.secret(args.token) },
             { parent: this },
         );
         this.fingerprint = pulumi.output(args.fingerprint);

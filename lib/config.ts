@@ -1,5 +1,6 @@
 import * as path from "path";
 import { z } from "zod";
+import { PERMISSIONS } from "./access";
 import { repositoryProblem } from "./repository";
 import { checkCredentialPlacement, checkDockerArgs, credentialKind } from "./security";
 
@@ -138,12 +139,20 @@ const baseSchema = z.strictObject({
         .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$/, "must be a host name such as 'github.com'")
         .default("github.com"),
     checkDockerArgs: z.array(z.string().min(1)).default([]),
+    /** The agent comments on issues and pushes branches: GitHub's `push` role (README, "Token expiry and permissions"). */
+    requiredPermission: z.enum(PERMISSIONS, { error: `must be one of ${PERMISSIONS.join(", ")}` }).default("push"),
+    tokenExpiryWarningDays: z
+        .number({ error: "must be a whole number of days (0 or more)" })
+        .int("must be a whole number of days (0 or more)")
+        .min(0, "must be a whole number of days (0 or more)")
+        .max(366, "must be at most 366 days (GitHub's longest token lifetime)")
+        .default(14),
     installProfiles: z.boolean().default(true),
     profile: profileSchema,
 });
 
 export const configSchema = baseSchema
-    .transform(derivePaths)
+    .transform((c) => derivePaths(c))
     .superRefine((c, ctx) => {
         const names = c.hosts.map((h) => h.name);
         names.forEach((n, i) => {
@@ -154,10 +163,22 @@ export const configSchema = baseSchema
         repos.forEach((r, i) => {
             if (repos.indexOf(r) !== i) ctx.addIssue({ code: "custom", path: ["repositories", i], message: `lists '${c.repositories[i]}' twice` });
         });
-        for (const issue of checkCredentialPlacement(c)) ctx.addIssue({ code: "custom", path: [issue.key], message: issue.message });
-        for (const issue of checkDockerArgs(c.profile.dockerArgs, c)) ctx.addIssue({ code: "custom", path: ["profile", "dockerArgs"], message: issue });
-        for (const issue of checkDockerArgs(c.checkDockerArgs, c)) ctx.addIssue({ code: "custom", path: ["checkDockerArgs"], message: issue });
+        for (const issue of layoutIssues(c)) ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
         for (const issue of credentialsInSettings(c)) ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
+        c.hosts.forEach((h, i) => {
+            // @pulumi/command v1.2.1 offers only `ssh-rsa` (SHA-1) for a pinned RSA key, which OpenSSH 8.8+ refuses.
+            if (c.remoteCommands !== "pulumi-command") return;
+            for (const [k, key] of [["hostKey", h.hostKey], ["proxy", h.proxy?.hostKey]] as const) {
+                if (!key?.startsWith("ssh-rsa ")) continue;
+                ctx.addIssue({
+                    code: "custom",
+                    path: k === "hostKey" ? ["hosts", i, "hostKey"] : ["hosts", i, "proxy", "hostKey"],
+                    message:
+                        "an RSA host key cannot be pinned with remoteCommands: pulumi-command (its SSH client signs host keys with SHA-1 'ssh-rsa', which OpenSSH 8.8 and later refuse): " +
+                        "pin the host's ed25519 or ECDSA key (ssh-keyscan -t ed25519), or set remoteCommands: ssh2",
+                });
+            }
+        });
     });
 
 /**
@@ -182,13 +203,33 @@ function credentialsInSettings(c: z.output<typeof baseSchema>): Array<{ path: Pr
     return out;
 }
 
-/** Paths left unset follow the setup document's layout under the runtime user's home. */
-function derivePaths(c: z.output<typeof baseSchema>) {
-    const home = `/home/${c.runtimeUser}`;
+/** The security rules that depend on where things are (and so on the runtime user's home). */
+function layoutIssues(c: FlowsConfig): Array<{ path: string[]; message: string }> {
+    return [
+        ...checkCredentialPlacement(c).map((i) => ({ path: [i.key], message: i.message })),
+        ...checkDockerArgs(c.profile.dockerArgs, c).map((message) => ({ path: ["profile", "dockerArgs"], message })),
+        ...checkDockerArgs(c.checkDockerArgs, c).map((message) => ({ path: ["checkDockerArgs"], message })),
+    ];
+}
+
+const PATH_KEYS = ["appDir", "workspaceDir", "secretsDir", "tokenFile", "codexDir"] as const;
+
+/**
+ * Paths left unset follow the setup document's layout under the runtime user's home. Before a host is read, the
+ * home is assumed to be /home/<runtimeUser>; `forHost` derives them again from the home the host reports.
+ */
+function derivePaths<C extends { runtimeUser: string; image: string; imagePullFrom?: string } & Partial<Record<(typeof PATH_KEYS)[number], string>>>(
+    c: C,
+    home = `/home/${c.runtimeUser}`,
+) {
     const appDir = c.appDir ?? `${home}/app/github-flows`;
     const secretsDir = c.secretsDir ?? `${home}/.secrets`;
     return {
         ...c,
+        /** The runtime user's home the paths were derived from. */
+        home,
+        /** The paths set in config (the rest derive from `home`). */
+        given: Object.fromEntries(PATH_KEYS.filter((k) => c[k] !== undefined).map((k) => [k, c[k]])) as Partial<Record<(typeof PATH_KEYS)[number], string>>,
         appDir,
         workspaceDir: c.workspaceDir ?? `${appDir}/var/work`,
         secretsDir,
@@ -196,6 +237,26 @@ function derivePaths(c: z.output<typeof baseSchema>) {
         codexDir: c.codexDir ?? `${secretsDir}/codex`,
         imagePullFrom: c.imagePullFrom ?? c.image,
     };
+}
+
+/**
+ * The config for one host: paths derived again from the runtime user's real home (`getent passwd` on the host),
+ * and the rules that depend on them checked again. Throws a ConfigError naming the host and the keys.
+ */
+export function forHost(c: FlowsConfig, account: { home: string; homeExists: boolean }, where: string): FlowsConfig {
+    const unset = PATH_KEYS.filter((k) => c.given[k] === undefined);
+    const fromHome = unset.filter((k) => (k !== "workspaceDir" || c.given.appDir === undefined) && (!["tokenFile", "codexDir"].includes(k) || c.given.secretsDir === undefined));
+    if (!account.homeExists && fromHome.length) {
+        throw new ConfigError([
+            `${where}: the runtime user's home ${account.home} does not exist, and ${fromHome.map((k) => keyName([k])).join(", ")} would lie in it: ` +
+                "create the home, or set appDir and secretsDir",
+        ]);
+    }
+    const stripped = { ...c, ...Object.fromEntries(PATH_KEYS.map((k) => [k, c.given[k]])) };
+    const out: FlowsConfig = derivePaths(stripped, account.home);
+    const issues = layoutIssues(out);
+    if (issues.length) throw new ConfigError(issues.map((i) => `${where}: ${keyName(i.path)}: ${i.message} (the runtime user's home there is ${account.home})`));
+    return out;
 }
 
 export type FlowsConfig = z.output<typeof configSchema>;

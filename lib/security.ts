@@ -4,6 +4,8 @@ import { HostMount, readDockerArgs } from "./dockerPolicy";
 /** What the security rules need to know about a host layout. */
 export interface Layout {
     runtimeUser: string;
+    /** The runtime user's home: from the host's passwd entry once it has been read (/home/<runtimeUser> before). */
+    home: string;
     appDir: string;
     workspaceDir: string;
     secretsDir: string;
@@ -43,7 +45,7 @@ const RUNTIME_SOCKET_DIRS = ["docker", "containerd", "podman", "crio", "buildkit
 
 /** The host paths no mount may expose, the setup document's first. */
 function forbidden(l: Layout): Forbidden[] {
-    const home = `/home/${l.runtimeUser}`;
+    const home = l.home;
     const doc = (path: string, subtree: boolean, rule: string): Forbidden => ({ path, subtree, rule, document: true });
     const own = (path: string, rule: string): Forbidden => ({ path, subtree: true, rule, document: false });
     return [
@@ -113,7 +115,7 @@ export function checkCredentialPlacement(l: Layout): Array<{ key: string; messag
     if (l.tokenFile === l.codexDir || isWithin(l.tokenFile, l.codexDir)) {
         issues.push({ key: "tokenFile", message: `${l.tokenFile} must not lie in the Codex auth directory ${l.codexDir}` });
     }
-    if (norm(l.secretsDir) === `/home/${l.runtimeUser}`) {
+    if (norm(l.secretsDir) === norm(l.home)) {
         issues.push({ key: "secretsDir", message: "must not be the runtime user's home directory" });
     }
     return issues;

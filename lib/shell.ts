@@ -1,3 +1,5 @@
+import { quote } from "./quote";
+
 /**
  * Shell text that runs on a host. Every value is single-quoted; secrets never appear here: they
  * reach the host on standard input and are read by `cat` or by the container from a mounted file.
@@ -7,116 +9,36 @@
 export const CONTAINER_TOKEN_FILE = "/run/secrets/gh-token";
 export const CONTAINER_CODEX_DIR = "/home/user/.codex";
 
-/** POSIX single-quoting: the shell passes the exact bytes, nothing inside is expanded. */
-export function quote(s: string): string {
-    if (s.includes("\0")) throw new Error("a shell word cannot contain a NUL byte");
-    return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-export function quoteAll(words: readonly string[]): string {
-    return words.map(quote).join(" ");
-}
-
-/** Ancestors of an absolute path, outermost first, without `/` itself and without the path. */
-export function ancestors(p: string): string[] {
-    const parts = p.split("/").filter(Boolean);
-    return parts.slice(0, -1).map((_, i) => `/${parts.slice(0, i + 1).join("/")}`);
-}
+export { ancestors, quote, quoteAll } from "./quote";
+export type { DirectorySpec, FileSpec } from "./hostfs";
+export {
+    ensureDirectoryScript,
+    removeEmptyDirectoryScript,
+    removeFileScript,
+    statDirectoryScript,
+    statFileScript,
+    writeFileScript,
+} from "./hostfs";
 
 const STRICT = "set -eu";
 
-/** Creates missing parents (owned by `owner`, 0755) without touching existing ones. */
-function parentsScript(p: string, owner: string): string {
-    const list = ancestors(p);
-    if (list.length === 0) return "";
-    return `for d in ${quoteAll(list)}; do [ -d "$d" ] || { mkdir -m 0755 "$d" && chown ${quote(`${owner}:`)} "$d"; }; done`;
-}
-
-export interface DirectorySpec {
-    path: string;
-    owner: string;
-    /** Octal text such as "700". */
-    mode: string;
-}
-
-/** mkdir + chown + chmod; idempotent, and a repair when mode or owner drifted. */
-export function ensureDirectoryScript(d: DirectorySpec): string {
-    const p = quote(d.path);
-    return [
-        STRICT,
-        parentsScript(d.path, d.owner),
-        `[ -d ${p} ] || mkdir -m ${quote(d.mode)} ${p}`,
-        `chown ${quote(`${d.owner}:`)} ${p}`,
-        `chmod ${quote(d.mode)} ${p}`,
-    ]
-        .filter(Boolean)
-        .join("\n");
-}
-
-/** Prints `present <mode> <owner> <entries>` or `absent`; `entries` counts files up to the document's depth 3. */
-export function statDirectoryScript(path: string): string {
-    const p = quote(path);
-    return [
-        `if [ -d ${p} ]; then`,
-        `  printf 'present %s %s ' "$(stat -c %a ${p})" "$(stat -c %U ${p})"`,
-        `  find ${p} -mindepth 1 -maxdepth 3 -type f 2>/dev/null | wc -l`,
-        "else echo absent; fi",
-    ].join("\n");
-}
-
-/** Removes a directory only when empty: the operator's files are never lost. */
-export function removeEmptyDirectoryScript(path: string): string {
-    return `rmdir ${quote(path)} 2>/dev/null || true`;
-}
-
-export interface FileSpec {
-    path: string;
-    owner: string;
-    mode: string;
-}
+/** Last line of every script sent on stdin: tells a whole script from one cut off on the way. */
+export const SCRIPT_END = "#github-flows-host: end of script";
 
 /**
- * Writes standard input to `path` atomically: a temporary file in the same directory gets the
- * content, owner and mode, is flushed, then renamed over the target. A failure at any step (disk
- * full, dropped connection) removes the temporary file and leaves the old content in place.
+ * How a script runs on a host: a short fixed command reads the script from standard input and runs it, so no
+ * script, however long (300 repositories), meets Linux's 128 KiB limit on one argument (E2BIG). `head -c` reads
+ * exactly the script's bytes; what follows on stdin (a secret) is left for the script. The SSH runner and
+ * `@pulumi/command` both send `command` as the command and `input` as stdin.
  */
-export function writeFileScript(f: FileSpec): string {
-    const dir = f.path.slice(0, f.path.lastIndexOf("/")) || "/";
-    const base = f.path.slice(f.path.lastIndexOf("/") + 1);
-    return [
-        STRICT,
-        "umask 077",
-        parentsScript(f.path, f.owner),
-        `tmp=$(mktemp ${quote(`${dir}/.${base}.XXXXXX`)})`,
-        `trap 'rm -f "$tmp"' EXIT`,
-        `cat > "$tmp"`,
-        `chown ${quote(`${f.owner}:`)} "$tmp"`,
-        `chmod ${quote(f.mode)} "$tmp"`,
-        `sync "$tmp" 2>/dev/null || sync`,
-        // -T: a directory in the way fails the write instead of swallowing the file.
-        `mv -fT "$tmp" ${quote(f.path)}`,
-        "trap - EXIT",
-    ]
-        .filter(Boolean)
-        .join("\n");
-}
-
-/**
- * Prints `present <mode> <owner> <sha256>` or `absent`. The hash lets drift be seen without reading a
- * secret back; a file the SSH user cannot read (e.g. chowned to root) reports `unreadable`.
- */
-export function statFileScript(path: string): string {
-    const p = quote(path);
-    return [
-        `if [ -f ${p} ]; then`,
-        `  sum=$( (sha256sum < ${p}) 2>/dev/null | cut -d' ' -f1); [ -n "$sum" ] || sum=unreadable`,
-        `  printf 'present %s %s %s\\n' "$(stat -c %a ${p})" "$(stat -c %U ${p})" "$sum"`,
-        "else echo absent; fi",
+export function launch(script: string, stdin = ""): { command: string; input: string } {
+    const text = `${script}\n${SCRIPT_END}\n`;
+    const inner = [
+        `s=$(head -c ${Buffer.byteLength(text, "utf8")}) || exit 97`,
+        `case "$s" in *${quote(SCRIPT_END)}) ;; *) echo 'github-flows-host: the script did not arrive whole on stdin' >&2; exit 97 ;; esac`,
+        'eval "$s"',
     ].join("\n");
-}
-
-export function removeFileScript(path: string): string {
-    return `rm -f ${quote(path)}`;
+    return { command: `/bin/sh -c ${quote(inner)}`, input: text + stdin };
 }
 
 /** Pulls `from`, tags it as `image` when they differ, prints the image id. */

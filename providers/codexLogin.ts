@@ -25,7 +25,7 @@ interface State {
 }
 
 async function hasState(s: State): Promise<boolean> {
-    const out = (await run(s.connection, statDirectoryScript(s.container.codexDir), `reading ${s.container.codexDir}`)).trim();
+    const out = (await run(s.connection, statDirectoryScript(s.container.codexDir, s.container.runtimeUser ?? ""), `reading ${s.container.codexDir}`)).trim();
     const m = /^present \d+ \S+ (\d+)$/.exec(out);
     return !!m && Number(m[1]) > 0;
 }

@@ -5,3 +5,4 @@ export * from "./sshCommand";
 export * from "./runCommand";
 export * from "./codexLogin";
 export * from "./imagePresence";
+export * from "./hostAccount";

@@ -7,6 +7,8 @@ export interface RemoteDirectoryArgs {
     connection: ConnectionInput;
     path: pulumi.Input<string>;
     owner: pulumi.Input<string>;
+    /** The runtime user: with root as the SSH user, every operation on the directory runs as this user. */
+    runtimeUser: pulumi.Input<string>;
     /** Octal text, e.g. "700". */
     mode: pulumi.Input<string>;
     /** "empty": rmdir on delete when empty; "never": left on the host (Codex auth state). */
@@ -16,13 +18,18 @@ export interface RemoteDirectoryArgs {
 interface State {
     connection: SshTarget;
     path: string;
+    /** Desired owner in the inputs; the owner seen on the host after a read. */
     owner: string;
+    /** Absent in state written before it existed: the owner was the runtime user then. */
+    runtimeUser?: string;
     mode: string;
     removeOnDelete: "empty" | "never";
 }
 
+const runAs = (s: State) => s.runtimeUser ?? s.owner;
+
 async function observe(s: State): Promise<Pick<State, "owner" | "mode"> | undefined> {
-    const out = (await run(s.connection, statDirectoryScript(s.path), `reading directory ${s.path}`)).trim();
+    const out = (await run(s.connection, statDirectoryScript(s.path, runAs(s)), `reading directory ${s.path}`)).trim();
     const m = /^present (\d+) (\S+) \d+$/.exec(out);
     return m ? { mode: m[1], owner: m[2] } : undefined;
 }
@@ -57,7 +64,7 @@ const provider: pulumi.dynamic.ResourceProvider<State, State> = {
         return { outs: await apply(news) };
     },
     async delete(_id: string, props: State) {
-        if (props.removeOnDelete === "empty") await run(props.connection, removeEmptyDirectoryScript(props.path), `removing directory ${props.path}`);
+        if (props.removeOnDelete === "empty") await run(props.connection, removeEmptyDirectoryScript(props.path, runAs(props)), `removing directory ${props.path}`);
     },
 };
 

@@ -8,6 +8,8 @@ export interface RemoteFileArgs {
     connection: ConnectionInput;
     path: pulumi.Input<string>;
     owner: pulumi.Input<string>;
+    /** The runtime user: with root as the SSH user, every operation on the file runs as this user. */
+    runtimeUser: pulumi.Input<string>;
     mode: pulumi.Input<string>;
     /** Exact bytes of the file; pass a secret Output for credentials: it stays encrypted in state. */
     content: pulumi.Input<string>;
@@ -16,13 +18,17 @@ export interface RemoteFileArgs {
 interface State {
     connection: SshTarget;
     path: string;
+    /** Desired owner in the inputs; the owner seen on the host after a read. */
     owner: string;
+    /** Absent in state written before it existed: the owner was the runtime user then. */
+    runtimeUser?: string;
     mode: string;
     content: string;
     /** sha256 of the bytes on the host (hex). */
     sha256: string;
 }
 
+const runAs = (s: State) => s.runtimeUser ?? s.owner;
 const sha256 = (s: string) => crypto.createHash("sha256").update(s, "utf8").digest("hex");
 
 async function write(s: State): Promise<State> {
@@ -31,8 +37,8 @@ async function write(s: State): Promise<State> {
     return { ...s, sha256: sha256(s.content) };
 }
 
-async function observe(s: Pick<State, "connection" | "path">): Promise<Pick<State, "mode" | "owner" | "sha256"> | undefined> {
-    const out = (await run(s.connection, statFileScript(s.path), `reading ${s.path}`)).trim();
+async function observe(s: State): Promise<Pick<State, "mode" | "owner" | "sha256"> | undefined> {
+    const out = (await run(s.connection, statFileScript(s.path, runAs(s)), `reading ${s.path}`)).trim();
     const m = /^present (\d+) (\S+) ([0-9a-f]{64}|unreadable)$/.exec(out);
     return m ? { mode: m[1], owner: m[2], sha256: m[3] } : undefined;
 }
@@ -57,7 +63,7 @@ const provider: pulumi.dynamic.ResourceProvider<State, State> = {
         return { outs: await write(news) };
     },
     async delete(_id: string, props: State) {
-        await run(props.connection, removeFileScript(props.path), `removing ${props.path}`);
+        await run(props.connection, removeFileScript(props.path, runAs(props)), `removing ${props.path}`);
     },
 };
 

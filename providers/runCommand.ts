@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import type { SshTarget } from "../lib/ssh";
+import { launch } from "../lib/shell";
+import { commandConnection, SshTarget } from "../lib/ssh";
 import { SshCommand } from "./sshCommand";
 
 export interface RunCommandArgs {
@@ -13,28 +14,17 @@ export interface RunCommandArgs {
     runner: "pulumi-command" | "ssh2";
 }
 
-/** `@pulumi/command`'s connection: the pinned host key and the bastion travel with it. */
-export function commandConnection(t: pulumi.Input<SshTarget>): pulumi.Output<command.types.input.remote.ConnectionArgs> {
-    return pulumi.output(t).apply((c) => ({
-        host: c.host,
-        port: c.port,
-        user: c.user,
-        privateKey: c.privateKey,
-        hostKey: c.hostKey,
-        dialErrorLimit: 3,
-        perDialTimeout: 15,
-        proxy: c.proxy && { host: c.proxy.host, port: c.proxy.port, user: c.proxy.user, privateKey: c.privateKey, hostKey: c.proxy.hostKey, dialErrorLimit: 3, perDialTimeout: 15 },
-    }));
-}
-
 /** A remote command run on create and re-run when its text, stdin or triggers change; returns its stdout. */
 export function runCommand(name: string, a: RunCommandArgs, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
     if (a.runner === "ssh2") {
         return new SshCommand(name, { connection: a.connection, create: a.create, stdin: a.stdin, triggers: a.triggers, what: a.what }, opts).stdout;
     }
+    // The same command and stdin as the ssh2 runner sends (lib/ssh `exec`): the script travels on stdin, ahead of the secret.
+    const create = pulumi.output(a.create).apply((s) => launch(s).command);
+    const stdin = pulumi.all([a.create, a.stdin ?? ""]).apply(([s, i]) => launch(s, i).input);
     return new command.remote.Command(
         name,
-        { connection: commandConnection(a.connection), create: a.create, stdin: a.stdin, triggers: a.triggers, addPreviousOutputInEnv: false },
+        { connection: pulumi.output(a.connection).apply(commandConnection), create, stdin, triggers: a.triggers, addPreviousOutputInEnv: false },
         { ...opts, additionalSecretOutputs: ["stdin"] },
     ).stdout;
 }

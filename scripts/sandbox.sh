@@ -6,14 +6,15 @@
 #   scripts/sandbox.sh status        one line per service; exit 1 if any is down
 #   scripts/sandbox.sh env           shell-sourceable GFH_SANDBOX_* lines (also in <state>/env)
 #   scripts/sandbox.sh reset-host    remove ~user/.secrets, ~user/app, the agent image from the daemon,
-#                                    and the fake API's request log / pending failures (a fresh host per test file)
+#                                    and the fake API's request log / pending failures (a fresh host per test file);
+#                                    sets the runtime user's home back to /home/<user> if a test moved it
 #   scripts/sandbox.sh seed-codex DIR  write Codex auth state into DIR as `codex login --with-api-key` leaves it
 #
 # Must run as root (Debian 12). What it sets up, in one network namespace (the root one):
 #   dockerd (--iptables=false --bridge=none; containers use --network host|none), a docker-registry on
 #   127.0.0.1:5000 holding 127.0.0.1:5000/github-flows-agent-codex:latest (debootstrap'ed bookworm + gh + codex),
-#   the runtime user (`user`, in group docker), an sshd on 127.0.0.1:2222 with its own host key and authorized
-#   keys file, and a fake GitHub API (scripts/sandbox/fake-github.mjs) on 127.0.0.1:80 reached as
+#   the runtime user (`user`, in group docker), an sshd on 127.0.0.1:2222 with its own host keys (ed25519, ECDSA,
+#   RSA) and authorized keys file (the runtime user and root, key only), and a fake GitHub API (scripts/sandbox/fake-github.mjs) on 127.0.0.1:80 reached as
 #   api.github.localhost via /etc/hosts, with a control endpoint on 127.0.0.1:8081.
 # The image has ENV GH_HOST=github.localhost baked in, so gh in it talks to the fake API without extra -e.
 # dockerd runs with --bridge=none: a container started without --network gets only a loopback interface
@@ -139,7 +140,7 @@ phase_packages() {
   PHASE=packages
   local missing=() p
   for p in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" == *'install ok installed'* ]] || missing+=("$p")
   done
   if ((${#missing[@]} == 0)); then say "packages: all present"; return; fi
   say "packages: installing ${missing[*]}"
@@ -252,7 +253,7 @@ phase_user() {
     useradd -m -d "$RHOME" -s /bin/bash -u "$uid" -g "$gid" -G docker "$RUSER"
     say "user: created $RUSER (uid $uid, gid $gid, home $RHOME)"
   fi
-  id -nG "$RUSER" | tr ' ' '\n' | grep -qx docker || usermod -aG docker "$RUSER"
+  [[ " $(id -nG "$RUSER") " == *" docker "* ]] || usermod -aG docker "$RUSER"
   # With UsePAM no, a locked account ('!' password) is refused even with a valid key; '*' = no password, not locked.
   local pw; pw="$(getent shadow "$RUSER" | cut -d: -f2)"
   [[ "$pw" == "*" ]] || usermod -p '*' "$RUSER"
@@ -264,10 +265,19 @@ phase_sshd() {
   PHASE=sshd
   mkdir -p /run/sshd && chmod 755 /run/sshd
   local hk="$STATE/ssh_host_ed25519_key" ck="$STATE/client_ed25519" conf="$STATE/sshd_config"
+  # ECDSA and RSA host keys beside ed25519: pinning a non-preferred key type must work (tests pin each).
+  local ek="$STATE/ssh_host_ecdsa_key" rk="$STATE/ssh_host_rsa_key"
   [[ -s "$hk" ]] || ssh-keygen -q -t ed25519 -N '' -C "github-flows-host-sandbox-$NAME" -f "$hk"
+  [[ -s "$ek" ]] || ssh-keygen -q -t ecdsa -b 256 -N '' -C "github-flows-host-sandbox-$NAME" -f "$ek"
+  [[ -s "$rk" ]] || ssh-keygen -q -t rsa -b 3072 -N '' -C "github-flows-host-sandbox-$NAME" -f "$rk"
   [[ -s "$ck" ]] || ssh-keygen -q -t ed25519 -N '' -C "github-flows-host-sandbox-client-$NAME" -f "$ck"
-  chmod 600 "$hk" "$ck"
+  chmod 600 "$hk" "$ek" "$rk" "$ck"
   install -m 644 "$ck.pub" "$STATE/authorized_keys/$RUSER"
+  # Root may log in with the same key (never with a password): a real fleet uses root as the SSH user, and the
+  # tests that treat the runtime user as an adversary need it. With UsePAM no, a '!' (locked) password field
+  # refuses even a valid key; '*' means "no password" without locking.
+  install -m 644 "$ck.pub" "$STATE/authorized_keys/root"
+  case "$(getent shadow root | cut -d: -f2)" in '!'|'!*') usermod -p '*' root ;; esac
   printf '[127.0.0.1]:%s %s\n' "$SSH_PORT" "$(cut -d' ' -f1,2 "$hk.pub")" >"$STATE/known_hosts"
   local sftp=/usr/lib/openssh/sftp-server
   cat >"$conf.new" <<EOF
@@ -275,14 +285,16 @@ phase_sshd() {
 Port $SSH_PORT
 ListenAddress 127.0.0.1
 HostKey $hk
+HostKey $ek
+HostKey $rk
 PidFile $STATE/sshd.pid
 AuthorizedKeysFile $STATE/authorized_keys/%u
 PubkeyAuthentication yes
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no
-PermitRootLogin no
-AllowUsers $RUSER
+PermitRootLogin prohibit-password
+AllowUsers $RUSER root
 StrictModes yes
 X11Forwarding no
 PrintMotd no
@@ -310,12 +322,18 @@ EOF
     echo "$out" >&2; tail_log "$STATE/sshd.log" 15; die "ssh $RUSER@127.0.0.1:$SSH_PORT 'docker info && id' failed"
   fi
   say "sshd: ssh as $RUSER works: $out ($(elapsed))"
+  if ! out="$(ssh_as root 'id -un' 2>&1)" || [[ "$out" != root ]]; then
+    echo "$out" >&2; tail_log "$STATE/sshd.log" 15; die "ssh root@127.0.0.1:$SSH_PORT (key only) failed"
+  fi
+  say "sshd: ssh as root (key only) works"
 }
 
-ssh_user() {
+ssh_as() { # ssh_as USER CMD...
+  local who="$1"; shift
   ssh -i "$STATE/client_ed25519" -p "$SSH_PORT" -o BatchMode=yes -o StrictHostKeyChecking=yes \
-    -o UserKnownHostsFile="$STATE/known_hosts" -o ConnectTimeout=10 -o LogLevel=ERROR "$RUSER@127.0.0.1" "$@"
+    -o UserKnownHostsFile="$STATE/known_hosts" -o ConnectTimeout=10 -o LogLevel=ERROR "$who@127.0.0.1" "$@"
 }
+ssh_user() { ssh_as "$RUSER" "$@"; }
 
 hosts_block() { printf '%s\n127.0.0.1 %s api.%s\n%s\n' "$HOSTS_BEGIN" "$GITHUB_HOST" "$GITHUB_HOST" "$HOSTS_END"; }
 hosts_without_block() { awk -v b="$HOSTS_BEGIN" -v e="$HOSTS_END" '$0 == b { skip = 1; next } $0 == e { skip = 0; next } !skip' /etc/hosts; }
@@ -336,11 +354,14 @@ phase_fake_github() {
   [[ -r "$FIXTURES" ]] || die "fixtures file $FIXTURES not readable"
   jq -e .tokens "$FIXTURES" >/dev/null || die "fixtures file $FIXTURES is not valid JSON with .tokens"
   hosts_add
-  local running="" fresh=0
+  local running="" fresh=0 health code
+  # The code the fake reports (sha256 of its *.mjs files, name order) must be the code on disk.
+  code="$(cd "$SCRIPT_DIR/sandbox" && cat $(printf '%s\n' *.mjs | LC_ALL=C sort) | sha256sum | cut -d' ' -f1)"
   if api_ok; then
-    running="$(curl -fsS -m 2 "http://127.0.0.1:$CONTROL_PORT/_control/health" | jq -r .fixtures)"
-    if [[ "$running" != "$FIXTURES" ]]; then
-      say "fake-github: running with fixtures $running, restarting with $FIXTURES"
+    health="$(curl -fsS -m 2 "http://127.0.0.1:$CONTROL_PORT/_control/health")"
+    running="$(jq -r .fixtures <<<"$health")"
+    if [[ "$running" != "$FIXTURES" || "$(jq -r .code <<<"$health")" != "$code" ]]; then
+      say "fake-github: running with fixtures $running (other code or fixtures), restarting with $FIXTURES"
       stop_pidfile "$STATE/fake-github.pid" fake-github
       api_ok && die "a fake GitHub API not started by this instance answers on :$CONTROL_PORT"
     fi
@@ -354,6 +375,7 @@ phase_fake_github() {
       GFH_FAKE_GITHUB_WEB_HOST="$GITHUB_HOST" launch "$STATE/fake-github.pid" "$STATE/fake-github.log" \
       node "$SCRIPT_DIR/sandbox/fake-github.mjs"
     wait_service "$STATE/fake-github.pid" 15 api_ok || { tail_log "$STATE/fake-github.log"; die "fake GitHub API did not start"; }
+    echo "$code" >"$STATE/fake-github.code"
     fresh=1
   fi
   if ((fresh)); then
@@ -376,7 +398,7 @@ apt_mirror() {
       /^URIs:/ { u = $2 } /^Suites:/ { s = $0 }
       END { if (u != "" && s ~ /(^|[[:space:]])bookworm([[:space:]]|$)/ && !found) print u }')"
   [[ -z "$m" ]] && m="$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-    awk '$1 == "deb" && $3 == "bookworm" { for (i = 2; i <= NF; i++) if ($i ~ /^(https?|file):/) { print $i; exit } }')"
+    awk '!found && $1 == "deb" && $3 == "bookworm" { for (i = 2; i <= NF; i++) if ($i ~ /^(https?|file):/) { print $i; found = 1; break } }')"
   [[ -n "$m" ]] || return 1
   echo "$m"
 }
@@ -419,7 +441,7 @@ build_image() { # -> loads $BUILD_TAG into the daemon and saves it to $1
 
 verify_image() {
   local ref="$1" out
-  out="$(docker run --rm --network host "$ref" bash -lc 'gh --version | head -1 && codex --help >/dev/null && id' 2>&1)" ||
+  out="$(docker run --rm --network host "$ref" bash -lc 'gh --version | sed -n 1p && codex --help >/dev/null && id' 2>&1)" ||
     { echo "$out" >&2; die "image check (gh --version, codex --help, id) failed"; }
   grep -q "uid=$RUID($RUSER)" <<<"$out" || { echo "$out" >&2; die "image user is not $RUSER with uid $RUID"; }
   say "image: $(head -1 <<<"$out"); $(tail -1 <<<"$out")"
@@ -427,7 +449,7 @@ verify_image() {
       set -u -o pipefail
       login="$(gh api user --jq .login)" || { echo "FAIL gh api user"; exit 1; }
       echo "login=$login"
-      gh repo view acme/demo | head -1 || { echo "FAIL gh repo view acme/demo"; exit 1; }
+      gh repo view acme/demo | sed -n 1p || { echo "FAIL gh repo view acme/demo"; exit 1; }
       if GH_TOKEN=$BAD gh api user >/dev/null 2>&1; then echo "FAIL bad token accepted"; exit 1; fi
       if gh repo view acme/private >/dev/null 2>&1; then echo "FAIL acme/private visible"; exit 1; fi
       echo "bad token and acme/private refused"' 2>&1)" ||
@@ -483,6 +505,9 @@ GFH_SANDBOX_NAME=$NAME
 GFH_SANDBOX_HOST=127.0.0.1
 GFH_SANDBOX_PORT=$SSH_PORT
 GFH_SANDBOX_SSH_USER=$RUSER
+GFH_SANDBOX_ROOT_USER=root
+GFH_SANDBOX_HOST_KEY_ECDSA='$(cut -d' ' -f1,2 "$STATE/ssh_host_ecdsa_key.pub")'
+GFH_SANDBOX_HOST_KEY_RSA='$(cut -d' ' -f1,2 "$STATE/ssh_host_rsa_key.pub")'
 GFH_SANDBOX_UID=$(id -u "$RUSER")
 GFH_SANDBOX_KEY_FILE=$STATE/client_ed25519
 GFH_SANDBOX_KNOWN_HOSTS=$STATE/known_hosts
@@ -558,6 +583,13 @@ cmd_reset_host() {
   # A test that mounts a small tmpfs over the secrets dir (disk-full fault) may have died before unmounting.
   if mountpoint -q "$RHOME/.secrets"; then umount "$RHOME/.secrets" || umount -l "$RHOME/.secrets"; fi
   rm -rf "$RHOME/.secrets" "$RHOME/app" "$RHOME/.ansible"
+  # A test that moves the runtime user's home (a service user under /var/lib) may have died before moving it back.
+  # (/etc/passwd rewritten in place: usermod refuses while the user has a process, e.g. an SSH session.)
+  if id -u "$RUSER" >/dev/null 2>&1 && [[ "$(getent passwd "$RUSER" | cut -d: -f6)" != "$RHOME" ]]; then
+    awk -F: -v OFS=: -v u="$RUSER" -v h="$RHOME" '$1 == u { $6 = h } { print }' /etc/passwd >"$STATE/passwd.new"
+    cat "$STATE/passwd.new" >/etc/passwd && rm -f "$STATE/passwd.new"
+    say "reset-host: home of $RUSER set back to $RHOME"
+  fi
   local removed=""
   if docker_ok; then removed="$(remove_agent_images)"; fi
   api_ok && curl -fsS -m 2 -X POST -o /dev/null "http://127.0.0.1:$CONTROL_PORT/_control/reset"

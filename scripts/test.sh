@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command (`npm test`): does all set-up itself (packages, Pulumi toolchain, sandbox
 # host) and runs the unit tests, then the e2e suite on the real engine. Run as root on Debian 12.
-# Nothing is skipped: if the toolchain or the sandbox cannot start, this fails.
+# Nothing is skipped: if the toolchain or the sandbox cannot start, this fails. Everything runs on the
+# toolchain's Node.js (scripts/node-env.sh), not the machine's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -9,21 +10,34 @@ phase() { printf '== test: %s (+%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
 reports=$(mktemp -d)
 trap 'rm -rf "$reports"' EXIT
 
-phase "node dependencies"
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
+. scripts/node-env.sh
+phase "Node.js (scripts/toolchain.sh node), first on PATH for everything below"
+gfh_node .
+node --version
 
-phase "Pulumi toolchain, in the background (cold: minutes; cached in \${GFH_CACHE:-/var/cache/github-flows-host})"
+# It reads versions from package.json (node_modules only if it holds the pinned release), so it can start now.
+phase "Pulumi toolchain, in the background (CLI, language host, command and docker plugins; cold: minutes; cached in \${GFH_CACHE:-/var/cache/github-flows-host})"
 bash scripts/toolchain.sh >"$reports/toolchain.out" 2>"$reports/toolchain.log" &
 toolchain=$!
 
+phase "node dependencies"
+gfh_node_modules .
+
 phase "type check"
 npx tsc --noEmit -p tsconfig.check.json
+
+phase "test tools (systemd-analyze checks the drift job's unit files)"
+command -v systemd-analyze >/dev/null || { apt-get update >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends systemd >/dev/null; }
 
 phase "unit tests"
 npx vitest run test/unit --reporter=default --reporter=json --outputFile.json="$reports/unit.json"
 
 phase "sandbox host"
 bash scripts/sandbox.sh up
+
+phase "PostgreSQL for shared state (loopback, stopped at the end)"
+trap 'bash scripts/postgres.sh down || true; rm -rf "$reports"' EXIT
+bash scripts/postgres.sh up
 
 phase "waiting for the Pulumi toolchain"
 if ! wait "$toolchain"; then cat "$reports/toolchain.log" >&2; echo "test: the Pulumi toolchain could not be built" >&2; exit 1; fi

@@ -7,8 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf '== up-local: %s\n' "$*"; }
 
-say "node dependencies"
-[ -d node_modules ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || npm ci --no-audit --no-fund
+say "Node.js and node dependencies"
+. scripts/node-env.sh
+gfh_node .
+gfh_node_modules .
 
 say "Pulumi toolchain"
 bin=$(bash scripts/toolchain.sh | tail -n 1)

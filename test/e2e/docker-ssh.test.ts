@@ -4,9 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { SshTarget } from "../../lib/ssh";
-import { startAgent } from "../../lib/sshAgent";
-import { dockerSshOpts } from "../../lib/sshOptions";
+import { dockerSshOpts, SshTarget, startAgent } from "../../lib/ssh";
 import { Bastion, sandbox, Sandbox, startBastion } from "./harness";
 
 /**

@@ -13,8 +13,13 @@ export interface Sandbox {
     host: string;
     port: number;
     sshUser: string;
+    /** `root`: it may log in with the same key (the runtime-user-as-adversary tests use it). */
+    rootUser: string;
     keyFile: string;
     hostKey: string;
+    /** The sshd's other host keys (it presents ed25519 by default). */
+    hostKeyEcdsa: string;
+    hostKeyRsa: string;
     imageRef: string;
     githubHost: string;
     validToken: string;
@@ -47,8 +52,11 @@ export function sandbox(): Sandbox {
         host: need("GFH_SANDBOX_HOST"),
         port: Number(need("GFH_SANDBOX_PORT")),
         sshUser: need("GFH_SANDBOX_SSH_USER"),
+        rootUser: need("GFH_SANDBOX_ROOT_USER"),
         keyFile: need("GFH_SANDBOX_KEY_FILE"),
         hostKey: need("GFH_SANDBOX_HOST_KEY"),
+        hostKeyEcdsa: need("GFH_SANDBOX_HOST_KEY_ECDSA"),
+        hostKeyRsa: need("GFH_SANDBOX_HOST_KEY_RSA"),
         imageRef: need("GFH_SANDBOX_IMAGE_REF"),
         githubHost: need("GFH_SANDBOX_GITHUB_HOST"),
         validToken: need("GFH_SANDBOX_VALID_TOKEN"),
@@ -87,11 +95,22 @@ export function resetHost(): void {
     execFileSync("bash", [path.join(REPO, "scripts/sandbox.sh"), "reset-host"], { stdio: "inherit" });
 }
 
+/** The passphrase of every test stack's secrets provider. */
+export const E2E_PASSPHRASE = "e2e-passphrase";
+
+/** Where a test stack keeps its state: the default is a file backend private to the project copy. */
+export interface Backend {
+    /** `PULUMI_BACKEND_URL`, e.g. `postgres://role@127.0.0.1:15432/db?sslmode=disable`. */
+    url: string;
+    /** Extra environment for every pulumi process (e.g. `PGPASSFILE`); never a secret value. */
+    env?: Record<string, string>;
+}
+
 /**
- * A copy of the project in a temp dir (node_modules linked) with its own file backend, so test files
- * can run side by side without sharing stack files or state.
+ * A copy of the project in a temp dir (node_modules linked) with its own file backend (or `backend`), so
+ * test files can run side by side without sharing stack files or state.
  */
-export async function newStack(name: string): Promise<{ stack: Stack; dir: string; cleanup: () => Promise<void> }> {
+export async function newStack(name: string, backend?: Backend): Promise<{ stack: Stack; dir: string; cleanup: () => Promise<void> }> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `gfh-e2e-${name}-`));
     for (const f of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "lib", "providers", "prompts"]) {
         fs.cpSync(path.join(REPO, f), path.join(dir, f), { recursive: true });
@@ -99,8 +118,9 @@ export async function newStack(name: string): Promise<{ stack: Stack; dir: strin
     fs.symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"));
     fs.mkdirSync(path.join(dir, ".state"));
     const envVars = {
-        PULUMI_BACKEND_URL: `file://${path.join(dir, ".state")}`,
-        PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase",
+        PULUMI_BACKEND_URL: backend?.url ?? `file://${path.join(dir, ".state")}`,
+        ...backend?.env,
+        PULUMI_CONFIG_PASSPHRASE: E2E_PASSPHRASE,
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     };
@@ -309,25 +329,3 @@ export async function startBastion(sb: Sandbox, port: number): Promise<Bastion> 
     };
 }
 
-/**
- * Files under `roots` holding any needle (text files only), except `exclude`, among those whose inode
- * changed after `since` (a file made when the test began). The needles are random per run, so only a
- * file written or changed after they existed can hold one: ctime cannot be set back from user space,
- * unlike mtime. Walking the tree is cheap; reading every file under /root, /var and /tmp (Go and npm
- * caches, image layers) took minutes, and reading only the changed ones proves the same.
- */
-export function filesContaining(needles: string[], roots: string[], exclude: string[], since: string): string[] {
-    const pat = path.join(os.tmpdir(), `gfh-needles-${process.pid}-${Date.now()}`);
-    fs.writeFileSync(pat, needles.join("\n"), { mode: 0o600 });
-    try {
-        const existing = roots.filter(fs.existsSync).map((r) => `'${r}'`).join(" ");
-        const out = execFileSync(
-            "bash",
-            ["-c", `find ${existing} \\( -path /proc -o -path /sys \\) -prune -o -type f -cnewer '${since}' -print0 2>/dev/null | xargs -0 -r grep -IlF -f '${pat}' 2>/dev/null || true`],
-            { encoding: "utf8", maxBuffer: 64 << 20 },
-        );
-        return out.split("\n").filter((f) => f && f !== pat && !exclude.some((e) => f === e || f.startsWith(`${e}/`)));
-    } finally {
-        fs.rmSync(pat, { force: true });
-    }
-}

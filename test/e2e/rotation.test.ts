@@ -3,7 +3,8 @@ import * as os from "os";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
 import { tokenFingerprint } from "../../components/githubTokenFile";
-import { filesContaining, killPulumi, onHost, PathName, PATHS, plannedChanges, sandboxStack, setSecret, stepNames, upError, upOk } from "./harness";
+import { filesContaining } from "./canary";
+import { killPulumi, onHost, PathName, PATHS, plannedChanges, sandboxStack, setSecret, stepNames, upError, upOk } from "./harness";
 
 const SECRETS = "/home/user/.secrets";
 const TOKEN_FILE = `${SECRETS}/gh-token`;

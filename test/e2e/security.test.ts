@@ -1,33 +1,14 @@
-import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-    acceptedSessions, Bastion, collector, configureForSandbox, control, filesContaining, pulumiCli, resetHost, sandboxStack, setPlain, setSecret, startBastion, timed, upError, upOk,
+    acceptedSessions, Bastion, collector, configureForSandbox, control, pulumiCli, resetHost, sandboxStack, setPlain, setSecret, startBastion, timed, upError, upOk,
 } from "./harness";
+import { filesContaining, rand, watchCommandLines } from "./canary";
 
 const SECRETS = "/home/user/.secrets";
 const TOKEN_FILE = `${SECRETS}/gh-token`;
-const rand = () => randomBytes(9).toString("hex");
-
-/** Polls every process's command line while a run goes on: a secret in argv shows up here. */
-function watchCommandLines(needles: string[]): { stop: () => string[] } {
-    const hits = new Set<string>();
-    const timer = setInterval(() => {
-        for (const pid of fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-            let cmd = "";
-            try {
-                cmd = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
-            } catch {
-                continue;
-            }
-            for (const n of needles) if (cmd.includes(n)) hits.add(`pid ${pid}: ${n.slice(0, 12)}...`);
-        }
-    }, 20);
-    return { stop: () => (clearInterval(timer), [...hits]) };
-}
-
 describe("security on the sandbox host", () => {
     const t = sandboxStack("security");
 

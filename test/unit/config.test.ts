@@ -160,6 +160,12 @@ const bad: Bad[] = [
     // Top level
     { name: "unknown top-level key", raw: rawConfig({ githubtoken: "x" }), key: "github-flows-host:githubtoken" },
     { name: "installProfiles as text", raw: rawConfig({ installProfiles: "yes" }), key: "github-flows-host:installProfiles" },
+    { name: "requiredPermission 'write' (a fine-grained token's word, not a role)", raw: rawConfig({ requiredPermission: "write" }), key: "github-flows-host:requiredPermission" },
+    { name: "requiredPermission in capitals", raw: rawConfig({ requiredPermission: "PUSH" }), key: "github-flows-host:requiredPermission" },
+    { name: "tokenExpiryWarningDays negative", raw: rawConfig({ tokenExpiryWarningDays: -1 }), key: "github-flows-host:tokenExpiryWarningDays" },
+    { name: "tokenExpiryWarningDays fractional", raw: rawConfig({ tokenExpiryWarningDays: 1.5 }), key: "github-flows-host:tokenExpiryWarningDays" },
+    { name: "tokenExpiryWarningDays as text", raw: rawConfig({ tokenExpiryWarningDays: "two weeks" }), key: "github-flows-host:tokenExpiryWarningDays" },
+    { name: "tokenExpiryWarningDays beyond a token's lifetime", raw: rawConfig({ tokenExpiryWarningDays: 400 }), key: "github-flows-host:tokenExpiryWarningDays" },
     { name: "missing hosts", raw: without("hosts"), key: "github-flows-host:hosts" },
     { name: "missing sshPrivateKey", raw: without("sshPrivateKey"), key: "github-flows-host:sshPrivateKey" },
     { name: "missing githubToken", raw: without("githubToken"), key: "github-flows-host:githubToken" },
@@ -237,6 +243,8 @@ describe("parseConfig accepts good input", () => {
             remoteCommands: "pulumi-command",
             githubHost: "github.com",
             checkDockerArgs: [],
+            requiredPermission: "push",
+            tokenExpiryWarningDays: 14,
             installProfiles: true,
             profile: {
                 event: "issue_comment",
@@ -251,6 +259,13 @@ describe("parseConfig accepts good input", () => {
         });
         expect(c.hosts[0].port).toBe(22);
         expect(c.openaiApiKey).toBeUndefined();
+    });
+
+    it("takes requiredPermission and tokenExpiryWarningDays as `pulumi config set` stores them", () => {
+        const raw = decodeRawConfig({ "github-flows-host:requiredPermission": "pull", "github-flows-host:tokenExpiryWarningDays": "30" });
+        expect(parseConfig(rawConfig(raw))).toMatchObject({ requiredPermission: "pull", tokenExpiryWarningDays: 30 });
+        for (const p of ["pull", "triage", "push", "maintain", "admin"]) expect(parseConfig(rawConfig({ requiredPermission: p })).requiredPermission).toBe(p);
+        expect(parseConfig(rawConfig({ tokenExpiryWarningDays: 0 })).tokenExpiryWarningDays).toBe(0);
     });
 
     it("derives paths under /home/flows for runtimeUser flows", () => {

@@ -10,7 +10,9 @@ import {
     ancestors,
     ensureDirectoryScript,
     inspectImageScript,
+    launch,
     pullImageScript,
+    SCRIPT_END,
     quote,
     quoteAll,
     removeEmptyDirectoryScript,
@@ -216,8 +218,8 @@ describe("ensureDirectoryScript (run for real with sh)", () => {
         const full = fs.mkdtempSync(path.join(tmp, "full-"));
         fs.writeFileSync(path.join(full, "auth.json"), "{}");
         const empty = fs.mkdtempSync(path.join(tmp, "empty-"));
-        expect(sh(removeEmptyDirectoryScript(full)).code).toBe(0);
-        expect(sh(removeEmptyDirectoryScript(empty)).code).toBe(0);
+        expect(sh(removeEmptyDirectoryScript(full, ME)).code).toBe(0);
+        expect(sh(removeEmptyDirectoryScript(empty, ME)).code).toBe(0);
         expect(fs.existsSync(path.join(full, "auth.json"))).toBe(true);
         expect(fs.existsSync(empty)).toBe(false);
     });
@@ -229,26 +231,93 @@ describe("stat scripts (run for real with sh)", () => {
         fs.writeFileSync(f, TOKEN, { mode: 0o600 });
         fs.chmodSync(f, 0o600);
         const sha = crypto.createHash("sha256").update(TOKEN).digest("hex");
-        const r = sh(statFileScript(f));
+        const r = sh(statFileScript(f, ME));
         expect(r.stdout).toBe(`present 600 ${ME} ${sha}\n`);
         expect(r.stdout).not.toContain(TOKEN);
-        expect(sh(statFileScript(path.join(tmp, "nope"))).stdout).toBe("absent\n");
-        expect(sh(removeFileScript(f)).code).toBe(0);
+        expect(sh(statFileScript(path.join(tmp, "nope"), ME)).stdout).toBe("absent\n");
+        expect(sh(removeFileScript(f, ME)).code).toBe(0);
         expect(fs.existsSync(f)).toBe(false);
-        expect(sh(removeFileScript(f)).code).toBe(0);
+        expect(sh(removeFileScript(f, ME)).code).toBe(0);
     });
 
     it("statDirectoryScript prints present <mode> <owner> <files up to depth 3> or absent", () => {
         const d = fs.mkdtempSync(path.join(tmp, "codex-"));
         fs.chmodSync(d, 0o700);
-        expect(sh(statDirectoryScript(d)).stdout).toBe(`present 700 ${ME} 0\n`);
+        expect(sh(statDirectoryScript(d, ME)).stdout).toBe(`present 700 ${ME} 0\n`);
         fs.mkdirSync(path.join(d, "a", "b", "c"), { recursive: true });
         fs.writeFileSync(path.join(d, "auth.json"), "{}");
         fs.writeFileSync(path.join(d, "a", "b", "depth3"), "");
         fs.writeFileSync(path.join(d, "a", "b", "c", "depth4"), "");
-        expect(sh(statDirectoryScript(d)).stdout).toBe(`present 700 ${ME} 2\n`);
-        expect(sh(statDirectoryScript(path.join(d, "missing"))).stdout).toBe("absent\n");
+        expect(sh(statDirectoryScript(d, ME)).stdout).toBe(`present 700 ${ME} 2\n`);
+        expect(sh(statDirectoryScript(path.join(d, "missing"), ME)).stdout).toBe("absent\n");
     });
+});
+
+describe("launch: the script on stdin, a short fixed command", () => {
+    /** As an SSH session runs it: the login shell gets the command, the channel carries the input. */
+    const ssh = (l: { command: string; input: string }) => {
+        const r = spawnSync("sh", ["-c", l.command], { input: l.input });
+        return { code: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString(), error: r.error };
+    };
+
+    it("runs a script far over Linux's 128 KiB argument limit, and the command stays short", () => {
+        const script = `set -eu\n${Array.from({ length: 6000 }, (_, i) => `x=${"y".repeat(40)}${i}`).join("\n")}\necho done "$x"`;
+        expect(Buffer.byteLength(script)).toBeGreaterThan(256 * 1024);
+        const l = launch(script);
+        expect(l.command.length).toBeLessThan(400);
+        const r = ssh(l);
+        expect([r.code, r.stdout]).toEqual([0, `done ${"y".repeat(40)}5999\n`]);
+        // The old way, the script as one argument, is what broke:
+        expect(spawnSync("sh", ["-c", script]).error?.message).toMatch(/E2BIG/);
+    });
+
+    it("leaves what follows the script on stdin to the script, byte-exact", () => {
+        const secret = `ghp_s3cr3t'"$(id)\n\r\n${"z".repeat(70000)}\n`;
+        const l = launch("set -eu\ncat", secret);
+        expect(l.command).not.toContain("ghp_");
+        const r = ssh(l);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout === secret).toBe(true);
+    });
+
+    it("keeps exit statuses, set -e and traps of the script", () => {
+        expect(ssh(launch("exit 7")).code).toBe(7);
+        expect(ssh(launch("set -e\nfalse\necho not-here")).stdout).toBe("");
+        expect(ssh(launch("trap 'echo trapped' EXIT\nexit 3"))).toMatchObject({ code: 3, stdout: "trapped\n" });
+    });
+
+    it("refuses a script cut off on the way (nothing of it runs)", () => {
+        const l = launch("echo ran");
+        const cut = l.input.slice(0, l.input.indexOf(SCRIPT_END) + 5);
+        const r = spawnSync("sh", ["-c", l.command], { input: cut });
+        expect(r.status).toBe(97);
+        expect(r.stdout.toString()).toBe("");
+        expect(r.stderr.toString()).toContain("did not arrive whole");
+    });
+
+    it("verifyScript with 300 repositories of the longest names runs (one docker argument stays below 128 KiB)", () => {
+        const repos = Array.from({ length: 300 }, (_, i) => `${"o".repeat(36)}${String(i).padStart(3, "0")}/${"r".repeat(100)}`);
+        const bin = fs.mkdtempSync(path.join(tmp, "bin300-"));
+        for (const f of ["docker", "gh", "codex"]) {
+            fs.copyFileSync(path.join(FIXTURES, "fakebin", f), path.join(bin, f));
+            fs.chmodSync(path.join(bin, f), 0o755);
+        }
+        const secrets = fs.mkdtempSync(path.join(tmp, "secrets300-"));
+        fs.mkdirSync(path.join(secrets, "codex"));
+        fs.writeFileSync(path.join(secrets, "codex", "auth.json"), "{}");
+        const log = fs.mkdtempSync(path.join(tmp, "log300-"));
+        const spec: VerifySpec = {
+            runtimeUser: ME, image: IMAGE, tokenFile: path.join(secrets, "gh-token"), codexDir: path.join(secrets, "codex"), githubHost: "github.com",
+            dockerArgs: [], repositories: repos, where: WHERE, loginCommand: "codex login", staging: true, requiredPermission: "push",
+        };
+        const l = launch(verifyScript(spec), "ghp_good300");
+        const r = spawnSync("sh", ["-c", l.command], {
+            input: l.input,
+            env: { PATH: `${bin}:${process.env.PATH}`, FAKE_LOG: log, FAKE_IMAGE: IMAGE, FAKE_GOOD_TOKEN: "ghp_good300", FAKE_LOGIN: "octocat", FAKE_REPOS: repos.join(" ") },
+        });
+        expect(r.status, r.stderr.toString()).toBe(0);
+        expect(r.stdout.toString()).toContain("gfh-checks=ok");
+    }, 60_000);
 });
 
 describe("image scripts", () => {
@@ -286,12 +355,14 @@ const WHERE = "host 'web-1' (203.0.113.10:22)";
 
 function docSpec(over: Partial<VerifySpec> = {}): VerifySpec {
     return {
+        runtimeUser: "user",
         image: IMAGE,
         tokenFile: "/home/user/.secrets/gh-token",
         codexDir: "/home/user/.secrets/codex",
         githubHost: "github.com",
         dockerArgs: [],
         repositories: ["owner/repository"],
+        requiredPermission: "push",
         where: WHERE,
         loginCommand: "docker run --rm -it ... codex login",
         ...over,
@@ -326,9 +397,10 @@ describe("verifyScript text", () => {
         const inner = dockerWords(verifyScript(docSpec({ repositories: ["owner/repository", "acme/demo"] }))).at(-1)!;
         expect(TOKEN_EXPORT).toBe(DOC_TOKEN_EXPORT);
         expect(inner.startsWith(`${DOC_TOKEN_EXPORT}\n`)).toBe(true);
-        expect(inner).toContain("gh api user --jq .login");
-        expect(inner).toContain("gh repo view 'owner/repository'");
-        expect(inner).toContain("gh repo view 'acme/demo'");
+        expect(inner).toContain("gh api -i user --jq .login");
+        expect(inner).toContain(`for r in 'owner/repository' 'acme/demo'; do`);
+        expect(inner).toContain(`retry gh repo view "$r" --json nameWithOwner`);
+        expect(inner).toContain(`retry gh api "repos/$r" --jq`);
         expect(inner).toContain("codex login status");
         expect(inner).toContain("codex --help");
     });
@@ -340,17 +412,20 @@ describe("verifyScript text", () => {
     });
 
     it("holds no token-looking value", () => {
-        for (const s of [verifyScript(docSpec()), verifyScript(docSpec({ staging: { owner: "user" } })), apiKeyLoginScript(docSpec())]) {
+        for (const s of [verifyScript(docSpec()), verifyScript(docSpec({ staging: true })), apiKeyLoginScript(docSpec())]) {
             expect(s).not.toMatch(/gh[pousr]_[A-Za-z0-9]{8,}|github_pat_|sk-[A-Za-z0-9-]{8,}/);
             expect(s).not.toContain(TOKEN);
         }
     });
 
     it("stages the token beside the token file and mounts the staged copy", () => {
-        const s = verifyScript(docSpec({ staging: { owner: "user" } }));
+        const s = verifyScript(docSpec({ staging: true }));
         expect(s).toContain(`"type=bind,src=$tmp,dst=/run/secrets/gh-token,readonly"`);
         expect(s).not.toContain("src=/home/user/.secrets/gh-token,");
-        expect(s).toContain("mktemp '/home/user/.secrets/.gh-token.verify.XXXXXX'");
+        // The runtime user makes it: mktemp (O_EXCL, random name) with this prefix.
+        expect(s).toContain('t=$(mktemp -- "${1}XXXXXXXXXX")');
+        expect(s).toContain("tmp=$(asuser sh -c 'set -eu");
+        expect(s).toContain("sh '/home/user/.secrets/.gh-token.verify.')");
     });
 });
 
@@ -413,7 +488,7 @@ describe("verifyScript executed with fake docker, gh and codex", () => {
     });
 
     const spec = (over: Partial<VerifySpec> = {}) =>
-        docSpec({ tokenFile: path.join(secrets, "gh-token"), codexDir: codex, repositories: ["owner/repository", "acme/demo"], staging: { owner: ME }, ...over });
+        docSpec({ tokenFile: path.join(secrets, "gh-token"), codexDir: codex, repositories: ["owner/repository", "acme/demo"], staging: true, runtimeUser: ME, ...over });
 
     const dockerArgv = () =>
         fs
@@ -425,7 +500,11 @@ describe("verifyScript executed with fake docker, gh and codex", () => {
     it("passes with a good token (given with a trailing CRLF), prints the login, leaves no staged token", () => {
         const r = sh(verifyScript(spec()), `${GOOD}\r\n`, env());
         expect(r.code, r.stderr).toBe(0);
-        expect(parseVerifyOutput(r.stdout)).toEqual({ githubLogin: "octocat" });
+        expect(parseVerifyOutput(r.stdout)).toEqual({
+            githubLogin: "octocat",
+            tokenExpiresAt: "never",
+            repositoryAccess: { "owner/repository": "push", "acme/demo": "push" },
+        });
         expect(r.stdout).toContain("gfh-checks=ok");
         expect(fs.readdirSync(secrets)).toEqual(["codex"]); // staged copy removed, real token file not written
         expect(fs.existsSync(path.join(secrets, "MARKER"))).toBe(false);
@@ -445,7 +524,7 @@ describe("verifyScript executed with fake docker, gh and codex", () => {
         const r = sh(verifyScript(spec()), "ghp_wrongwrongwrong", env());
         expect(r.code).toBe(3);
         expect(r.stderr).toContain(`verification check 'github-identity' failed on ${WHERE}.`);
-        expect(r.stderr).toContain("HTTP 401: Bad credentials");
+        expect(r.stderr).toContain("Bad credentials (HTTP 401)");
         expect(r.stderr).toContain("pulumi config set --secret githubToken");
         expect(r.stderr).not.toContain("ghp_wrongwrongwrong");
         expect(r.stderr).not.toContain("could not run");
@@ -506,13 +585,81 @@ describe("verifyScript executed with fake docker, gh and codex", () => {
         expect(parseVerifyOutput(r.stdout).githubLogin).toBe("octocat");
     });
 
-    it("parseVerifyOutput needs the login line", () => {
+    it("records the token's expiry as GitHub sent it; the parser turns it into ISO 8601 UTC", () => {
+        const r = sh(verifyScript(spec()), GOOD, env({ FAKE_EXPIRY: "2099-05-01 10:00:00 UTC" }));
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout).toContain("gfh-token-expires=2099-05-01 10:00:00 UTC\n");
+        expect(parseVerifyOutput(r.stdout).tokenExpiresAt).toBe("2099-05-01T10:00:00Z");
+    });
+
+    it("fails the token-expiry check when GitHub's expiry has passed, before anything is swapped", () => {
+        const r = sh(verifyScript(spec()), GOOD, env({ FAKE_EXPIRY: "2001-02-03 04:05:06 UTC" }));
+        expect(r.code).toBe(3);
+        expect(r.stderr).toContain(`verification check 'token-expiry' failed on ${WHERE}.`);
+        expect(r.stderr).toContain("GitHub says this token expired on 2001-02-03 04:05:06 UTC.");
+        expect(r.stderr).toContain("pulumi config set --secret githubToken");
+        expect(r.stdout).not.toContain("gfh-checks=ok");
+        expect(fs.readdirSync(secrets)).toEqual(["codex"]);
+    });
+
+    it("does not retry a 401 (its headers say Keep-Alive: timeout=5) and prints no headers", () => {
+        const r = sh(verifyScript(spec()), "ghp_wrongwrongwrong", env());
+        expect(r.code).toBe(3);
+        expect(r.stderr).toContain("expired");
+        expect(r.stderr).not.toMatch(/Keep-Alive|Content-Type|HTTP\/2\.0/);
+        expect(fs.readFileSync(path.join(log, "gh-calls"), "utf8")).toBe("api -i user --jq .login\n");
+    });
+
+    it("fails the permission check naming each repository below requiredPermission and its role", () => {
+        const r = sh(verifyScript(spec({ repositories: ["owner/repository", "acme/demo", "acme/other"] })), GOOD, env({
+            FAKE_REPOS: "owner/repository acme/demo acme/other",
+            FAKE_ROLES: "acme/demo=pull acme/other=triage",
+        }));
+        expect(r.code).toBe(3);
+        expect(r.stderr).toContain(`verification check 'repository-permission' failed on ${WHERE}.`);
+        expect(r.stderr).toContain("requiredPermission is push");
+        expect(r.stderr).toContain("acme/demo: the token may pull, it needs push");
+        expect(r.stderr).toContain("acme/other: the token may triage, it needs push");
+        expect(r.stderr).not.toContain("owner/repository:");
+        expect(r.stdout).toContain("gfh-repository-access=acme/demo pull\n");
+        expect(fs.readdirSync(secrets)).toEqual(["codex"]);
+    });
+
+    it.each([
+        ["pull", "acme/demo=pull", 0],
+        ["push", "acme/demo=admin", 0],
+        ["maintain", "acme/demo=push", 3],
+        ["admin", "acme/demo=maintain", 3],
+        ["pull", "acme/demo=none", 3],
+        ["pull", "acme/demo=unknown", 3],
+    ] as const)("requiredPermission %s with %s exits %i", (required, roles, code) => {
+        const r = sh(verifyScript(spec({ repositories: ["acme/demo"], requiredPermission: required })), GOOD, env({ FAKE_ROLES: roles }));
+        expect(r.code, r.stderr).toBe(code);
+        if (code === 0) expect(parseVerifyOutput(r.stdout).repositoryAccess).toEqual({ "acme/demo": roles.split("=")[1] });
+    });
+
+    it("parseVerifyOutput reads login, expiry and roles; only the login is required", () => {
         expect(() => parseVerifyOutput("gfh-checks=ok\n")).toThrow(/no GitHub login/);
-        expect(parseVerifyOutput("noise\ngfh-github-login=some-bot\r\n")).toEqual({ githubLogin: "some-bot" });
+        expect(parseVerifyOutput("noise\ngfh-github-login=some-bot\r\n")).toEqual({ githubLogin: "some-bot", tokenExpiresAt: "unknown", repositoryAccess: {} });
+        const out = [
+            "gfh-github-login=some-bot",
+            "gfh-token-expires=2027-03-31 00:00:00 +0900\r",
+            "gfh-repository-access=acme/demo pull",
+            "gfh-repository-access=owner/repository admin\r",
+            "gfh-checks=ok",
+        ].join("\n");
+        expect(parseVerifyOutput(out)).toEqual({
+            githubLogin: "some-bot",
+            tokenExpiresAt: "2027-03-30T15:00:00Z",
+            repositoryAccess: { "acme/demo": "pull", "owner/repository": "admin" },
+        });
+        expect(parseVerifyOutput("gfh-github-login=b\ngfh-token-expires=never\n").tokenExpiresAt).toBe("never");
+        // A header this program cannot read is kept as sent (the warning says so) rather than failing the run.
+        expect(parseVerifyOutput("gfh-github-login=b\ngfh-token-expires=next Tuesday\n").tokenExpiresAt).toBe("next Tuesday");
     });
 
     it("apiKeyLoginScript logs in from stdin when no login exists, and keeps an existing one", () => {
-        const c: CheckContainer = { image: IMAGE, tokenFile: path.join(secrets, "gh-token"), codexDir: codex, githubHost: "github.com", dockerArgs: [] };
+        const c: CheckContainer = { runtimeUser: ME, image: IMAGE, tokenFile: path.join(secrets, "gh-token"), codexDir: codex, githubHost: "github.com", dockerArgs: [] };
         fs.rmSync(path.join(codex, "auth.json"));
         const created = sh(apiKeyLoginScript(c), "sk-unit-key\n", env());
         expect(created.code, created.stderr).toBe(0);

@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import ssh2 = require("ssh2");
 import { afterAll, describe, expect, it } from "vitest";
-import { agentAnswer, agentSocketPath, startAgent } from "../../lib/sshAgent";
+import { agentAnswer, agentSocketPath, startAgent } from "../../lib/ssh";
 
 // The agent answers from this process: a client must run without blocking its event loop.
 const run = (cmd: string, args: string[], socket: string) => promisify(execFile)(cmd, args, { env: { ...process.env, SSH_AUTH_SOCK: socket }, encoding: "utf8" });

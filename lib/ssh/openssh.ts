@@ -1,5 +1,5 @@
-import type { SshEndpoint, SshTarget } from "./ssh";
-import { quoteAll } from "./shell";
+import { quoteAll } from "../shell";
+import { hostKeyAlgorithms, knownHostsLine, SSH_LIMITS, SshEndpoint, SshTarget } from "./target";
 
 /**
  * OpenSSH client options for the `ssh` that the docker provider runs (`ssh://` hosts). They name no
@@ -7,19 +7,6 @@ import { quoteAll } from "./shell";
  * this program's in-process agent at a stable socket path. So the options are the same on every run
  * (a clean host shows no changes) and nothing secret outlives the run.
  */
-
-/** Host key algorithms that can prove the pinned key, and nothing else (no fallback to another key type). */
-export function hostKeyAlgorithms(hostKey: string): string {
-    const type = hostKey.trim().split(/\s+/)[0] ?? "";
-    if (!/^[a-z0-9@.-]+$/.test(type)) throw new Error(`pinned host key type '${type}' is not an SSH key type`);
-    return type === "ssh-rsa" ? "rsa-sha2-512,rsa-sha2-256" : type;
-}
-
-/** known_hosts syntax: `[host]:port` unless the port is 22. */
-export function knownHostsLine(host: string, port: number, hostKey: string): string {
-    const [type, blob] = hostKey.trim().split(/\s+/);
-    return `${port === 22 ? host : `[${host}]:${port}`} ${type} ${blob}`;
-}
 
 /** Options that pin one endpoint's key and authenticate with the agent only; `ssh` reads each as a config line. */
 function endpointOptions(e: SshEndpoint, agentSocket: string): string[] {
@@ -38,9 +25,9 @@ function endpointOptions(e: SshEndpoint, agentSocket: string): string[] {
         "-o", "UserKnownHostsFile=none",
         "-o", "GlobalKnownHostsFile=none",
         "-o", `KnownHostsCommand=/bin/echo ${line}`,
-        "-o", `HostKeyAlgorithms=${hostKeyAlgorithms(e.hostKey)}`,
+        "-o", `HostKeyAlgorithms=${hostKeyAlgorithms(e.hostKey).join(",")}`,
         "-o", "UpdateHostKeys=no",
-        "-o", "ConnectTimeout=15",
+        "-o", `ConnectTimeout=${SSH_LIMITS.connectTimeoutSeconds}`,
         "-o", "ServerAliveInterval=10",
         "-o", "ServerAliveCountMax=3",
     ];

@@ -2,48 +2,21 @@
 // `require("ssh2")` inside the dynamic provider (an esModuleInterop wrapper would be serialized by value).
 import crypto = require("crypto");
 import ssh2 = require("ssh2");
+import { launch } from "../shell";
+import { describe, fingerprint, hostKeyAlgorithms, hostKeyBlob, SSH_LIMITS, SshEndpoint, SshTarget } from "./target";
 type Client = ssh2.Client;
 type ConnectConfig = ssh2.ConnectConfig;
 
 /**
- * SSH for the dynamic providers, over `ssh2`. Host keys are pinned: a host presenting another key
- * is refused before any command runs. Connections are pooled per target inside the provider
- * process, so one `pulumi up` opens one SSH connection per host instead of one per resource.
+ * Commands for the dynamic providers, over `ssh2`. Host keys are pinned: a host presenting another key
+ * is refused before any command runs. Connections are pooled per target inside the provider process,
+ * so one engine pass opens one SSH connection per host instead of one per resource.
  */
-
-export interface SshEndpoint {
-    host: string;
-    port: number;
-    user: string;
-    /** Pinned public host key, `ssh-ed25519 AAAA...`. */
-    hostKey: string;
-}
-
-export interface SshTarget extends SshEndpoint {
-    privateKey: string;
-    proxy?: SshEndpoint;
-}
 
 export interface ExecResult {
     code: number;
     stdout: string;
     stderr: string;
-}
-
-/** Bounds that keep a dead host from hanging `pulumi up`. */
-export const SSH_LIMITS = { readyTimeoutMs: 15_000, connectAttempts: 3, retryDelayMs: 1_000, execTimeoutMs: 15 * 60_000 };
-
-/** `SHA256:...` as `ssh-keygen -l` prints it. */
-export function fingerprint(keyBlob: Buffer): string {
-    return `SHA256:${crypto.createHash("sha256").update(keyBlob).digest("base64").replace(/=+$/, "")}`;
-}
-
-export function hostKeyBlob(hostKey: string): Buffer {
-    return Buffer.from(hostKey.trim().split(/\s+/)[1] ?? "", "base64");
-}
-
-function describe(e: SshEndpoint): string {
-    return `${e.user}@${e.host}:${e.port}`;
 }
 
 function pool(): Map<string, Promise<Client>> {
@@ -67,10 +40,11 @@ function connectOnce(e: SshEndpoint, privateKey: string, sock?: NodeJS.ReadableS
             port: e.port,
             username: e.user,
             privateKey,
-            readyTimeout: SSH_LIMITS.readyTimeoutMs,
+            readyTimeout: SSH_LIMITS.connectTimeoutSeconds * 1000,
             keepaliveInterval: 10_000,
             keepaliveCountMax: 3,
             sock: sock as ConnectConfig["sock"],
+            algorithms: { serverHostKey: hostKeyAlgorithms(e.hostKey) as NonNullable<ConnectConfig["algorithms"]>["serverHostKey"] },
             hostVerifier: (key: Buffer) => {
                 presented = key;
                 return key.equals(expected);
@@ -147,10 +121,21 @@ function client(t: SshTarget): Promise<Client> {
     return c;
 }
 
-/** Runs a script with `/bin/sh` on the target; `stdin` (e.g. a secret) travels inside the encrypted channel only. */
+/** Closes every pooled connection (for callers that outlive their work, e.g. tests). */
+export async function closeConnections(): Promise<void> {
+    const p = pool();
+    const all = [...p.values()];
+    p.clear();
+    for (const c of await Promise.allSettled(all)) if (c.status === "fulfilled") c.value.end();
+}
+
+/**
+ * Runs a script with `/bin/sh` on the target. The script travels on stdin ahead of `stdin` (e.g. a secret), both
+ * inside the encrypted channel only; the command line is short and fixed (`launch`).
+ */
 export async function exec(t: SshTarget, script: string, stdin?: string): Promise<ExecResult> {
     const c = await client(t);
-    const command = `/bin/sh -c '${script.replace(/'/g, `'\\''`)}'`;
+    const { command, input } = launch(script, stdin ?? "");
     return new Promise((resolve, reject) => {
         c.exec(command, (err, stream) => {
             if (err) return reject(new Error(`SSH exec on ${describe(t)} failed: ${err.message}`));
@@ -170,7 +155,7 @@ export async function exec(t: SshTarget, script: string, stdin?: string): Promis
                 }
                 resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr });
             });
-            stream.end(stdin ?? "");
+            stream.end(input);
         });
     });
 }

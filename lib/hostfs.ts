@@ -1,0 +1,203 @@
+import { ancestors, quote, quoteAll } from "./quote";
+
+/**
+ * Shell text for the files and directories this program keeps under the runtime user's tree.
+ *
+ * The runtime user runs model-written code, so it is treated as an adversary: it may plant a symlink where a
+ * directory or file is expected, or swap a temporary file for one while a script runs. Hence, when the SSH user is
+ * root:
+ * - every operation on a path the runtime user can influence runs as the runtime user (`setpriv`), so a link it
+ *   planted leads only to what it could change anyway;
+ * - root itself only creates a missing directory whose parent the runtime user cannot write (then hands it over with
+ *   `chown -h`), or hands over an existing configured directory in such a parent: nothing root touches can be
+ *   swapped under it;
+ * - a symlink where a real directory or file is expected is refused, naming where it points. A link in a directory
+ *   only root can write (e.g. `/home` -> `/usr/home`) is the host's own layout and is followed.
+ * With the runtime user as the SSH user the same text runs without the privilege change.
+ */
+
+/** Exit statuses of the generated text, for messages and tests. */
+export const EXIT = { noUser: 20, wrongSshUser: 21, link: 22, notDirectory: 23, cannotCreate: 24, foreignOwner: 25 } as const;
+
+/**
+ * Resolves the runtime user (`ruid`, `rgid`) and defines `asuser CMD...`: CMD as the runtime user when the SSH user is
+ * root, CMD itself when the SSH user is the runtime user. Any other SSH user is refused (it could not chown).
+ */
+export function runtimeUserPrelude(user: string): string {
+    const u = quote(user);
+    return [
+        `ent=$(getent passwd ${u}) || { printf '%s\\n' ${quote(`the runtime user '${user}' does not exist on this host (getent passwd ${user} found no entry)`)} >&2; exit ${EXIT.noUser}; }`,
+        `ruid=$(printf '%s\\n' "$ent" | cut -d: -f3); rgid=$(printf '%s\\n' "$ent" | cut -d: -f4)`,
+        `if [ "$(id -u)" = 0 ]; then asuser() { setpriv --reuid="$ruid" --regid="$rgid" --init-groups -- "$@"; }`,
+        `elif [ "$(id -u)" = "$ruid" ]; then asuser() { "$@"; }`,
+        `else printf 'the SSH user %s is neither root nor the runtime user %s\\n' "$(id -un)" ${u} >&2; exit ${EXIT.wrongSshUser}; fi`,
+    ].join("\n");
+}
+
+/**
+ * `rootdirs HAND MODE D1..Dn` (components of a path, outermost first): the part only root can do, run by root
+ * before the runtime user takes over. It walks down while the runtime user controls nothing on the way, and stops
+ * at the first component the runtime user owns or can write, at a link, or right after creating a missing
+ * directory (0755, or MODE for Dn when HAND=1) and handing it over. With HAND=1 an existing Dn there is handed over.
+ */
+const ROOT_DIRS = [
+    "rootdirs() {",
+    '  hand=$1; m=$2; shift 2',
+    '  if [ "$(id -u)" != 0 ] || [ "$ruid" = 0 ]; then return 0; fi',
+    '  n=$#; i=0',
+    '  for d do',
+    '    i=$((i + 1))',
+    '    if [ -L "$d" ]; then return 0; fi',
+    '    if [ -e "$d" ]; then',
+    '      if [ ! -d "$d" ] || [ "$(stat -c %u -- "$d")" = "$ruid" ] || asuser test -w "$d"; then return 0; fi',
+    '      if [ "$i" -eq "$n" ] && [ "$hand" = 1 ]; then chown -h -- "$ruid:$rgid" "$d"; fi',
+    '    else',
+    '      p=${d%/*}; [ -n "$p" ] || p=/',
+    '      if asuser test -w "$p"; then return 0; fi',
+    '      dm=0755; if [ "$i" -eq "$n" ] && [ "$hand" = 1 ]; then dm=$m; fi',
+    `      mkdir -m "$dm" -- "$d" || { printf 'cannot create %s\\n' "$d" >&2; exit ${EXIT.cannotCreate}; }`,
+    '      chown -h -- "$ruid:$rgid" "$d"',
+    '      return 0',
+    '    fi',
+    '  done',
+    "}",
+].join("\n");
+
+/**
+ * `sh -c USER_DIRS sh WHO KIND MODE D1..Dn`, run as the runtime user. KIND `dir`: Dn becomes a directory with MODE
+ * (missing parents 0755); `parents`: D1..Dn exist as directories (missing ones 0755), nothing else changes;
+ * `check`: nothing is created, links are only looked for. A link is refused at Dn and wherever its directory is
+ * the runtime user's or writable by it.
+ */
+const USER_DIRS = [
+    "set -eu",
+    'who=$1; kind=$2; m=$3; shift 3',
+    'n=$#; i=0; d=',
+    'for d do',
+    '  i=$((i + 1))',
+    '  p=${d%/*}; [ -n "$p" ] || p=/',
+    '  if [ -L "$d" ]; then',
+    '    if [ "$i" -eq "$n" ] || [ -O "$p" ] || [ -w "$p" ]; then',
+    `      printf '%s is a symlink to %s: refusing (a real directory is expected there)\\n' "$d" "$(readlink -- "$d")" >&2; exit ${EXIT.link}`,
+    '    fi',
+    '    continue',
+    '  fi',
+    '  if [ -d "$d" ]; then continue; fi',
+    `  if [ -e "$d" ]; then printf '%s exists and is not a directory\\n' "$d" >&2; exit ${EXIT.notDirectory}; fi`,
+    '  if [ "$kind" = check ]; then continue; fi',
+    '  dm=0755; if [ "$i" -eq "$n" ] && [ "$kind" = dir ]; then dm=$m; fi',
+    `  mkdir -m "$dm" -- "$d" || { printf 'cannot create %s as %s\\n' "$d" "$who" >&2; exit ${EXIT.cannotCreate}; }`,
+    "done",
+    'if [ "$kind" != dir ]; then exit 0; fi',
+    'if [ ! -O "$d" ]; then',
+    `  printf '%s is owned by %s, not %s, in a directory %s controls, where root does not act: remove it or chown it to %s by hand\\n' "$d" "$(stat -c %U -- "$d")" "$who" "$who" "$who" >&2; exit ${EXIT.foreignOwner}`,
+    "fi",
+    'chmod "$m" "$d"',
+].join("\n");
+
+/** Shell line: as the runtime user, refuse links along `p` (its ancestors and itself) without creating anything. */
+export function refuseLinksLine(user: string, p: string): string {
+    return `asuser sh -c ${quote(USER_DIRS)} sh ${quoteAll([user, "check", "0", ...ancestors(p), p])}`;
+}
+
+export interface DirectorySpec {
+    path: string;
+    /** The runtime user: it owns the directory, and the operations run as it. */
+    owner: string;
+    /** Octal text such as "700". */
+    mode: string;
+}
+
+/** mkdir + chown + chmod; idempotent, and a repair when mode or owner drifted. Missing parents become 0755, the owner's. */
+export function ensureDirectoryScript(d: DirectorySpec): string {
+    const chain = [...ancestors(d.path), d.path];
+    return [
+        "set -eu",
+        runtimeUserPrelude(d.owner),
+        ROOT_DIRS,
+        `rootdirs 1 ${quoteAll([d.mode, ...chain])}`,
+        `asuser sh -c ${quote(USER_DIRS)} sh ${quoteAll([d.owner, "dir", d.mode, ...chain])}`,
+    ].join("\n");
+}
+
+/**
+ * Prints `present <mode> <owner> <entries>` or `absent`; `entries` counts files up to the document's depth 3. Read
+ * as `user`; `""` reads as the SSH user (state written before the runtime user was recorded).
+ */
+export function statDirectoryScript(path: string, user: string): string {
+    const body = [
+        'p=$1',
+        'if [ -d "$p" ]; then',
+        `  printf 'present %s %s ' "$(stat -c %a -- "$p")" "$(stat -c %U -- "$p")"`,
+        '  find "$p" -mindepth 1 -maxdepth 3 -type f 2>/dev/null | wc -l',
+        "else echo absent; fi",
+    ].join("\n");
+    if (!user) return `sh -c ${quote(body)} sh ${quote(path)}`;
+    return [runtimeUserPrelude(user), `asuser sh -c ${quote(body)} sh ${quote(path)}`].join("\n");
+}
+
+/** Removes a directory only when empty (as `user`): the operator's files are never lost. */
+export function removeEmptyDirectoryScript(path: string, user: string): string {
+    return [runtimeUserPrelude(user), `asuser rmdir -- ${quote(path)} 2>/dev/null || true`].join("\n");
+}
+
+export interface FileSpec {
+    path: string;
+    /** The runtime user: it owns the file, and the operations run as it. */
+    owner: string;
+    mode: string;
+}
+
+/**
+ * `sh -c WRITE_FILE sh PATH MODE TEMPLATE`, as the runtime user: stdin goes into a new file (mktemp: O_EXCL, a
+ * random name, 0600) beside PATH, gets MODE, is flushed, then renamed over PATH. A link at PATH is refused; a
+ * failure at any step removes the temporary file and leaves the old content in place.
+ */
+const WRITE_FILE = [
+    "set -eu",
+    "umask 077",
+    't=$1; m=$2',
+    `if [ -L "$t" ]; then printf '%s is a symlink to %s: refusing (a real file is expected there)\\n' "$t" "$(readlink -- "$t")" >&2; exit ${EXIT.link}; fi`,
+    `if [ -d "$t" ]; then printf '%s is a directory, not a file\\n' "$t" >&2; exit ${EXIT.notDirectory}; fi`,
+    'tmp=$(mktemp -- "$3")',
+    `trap 'rm -f -- "$tmp"' EXIT`,
+    'cat > "$tmp"',
+    'chmod "$m" "$tmp"',
+    'sync -- "$tmp" 2>/dev/null || sync',
+    // -T: a directory in the way fails the write instead of swallowing the file.
+    'mv -fT -- "$tmp" "$t"',
+    "trap - EXIT",
+].join("\n");
+
+/** Writes standard input to `path` atomically, as the runtime user, creating missing parents (0755, the owner's). */
+export function writeFileScript(f: FileSpec): string {
+    const dir = f.path.slice(0, f.path.lastIndexOf("/")) || "/";
+    const base = f.path.slice(f.path.lastIndexOf("/") + 1);
+    const parents = ancestors(f.path);
+    const lines = ["set -eu", "umask 077", runtimeUserPrelude(f.owner)];
+    if (parents.length) {
+        lines.push(ROOT_DIRS, `rootdirs 0 0755 ${quoteAll(parents)}`, `asuser sh -c ${quote(USER_DIRS)} sh ${quoteAll([f.owner, "parents", "0755", ...parents])}`);
+    }
+    lines.push(`asuser sh -c ${quote(WRITE_FILE)} sh ${quoteAll([f.path, f.mode, `${dir === "/" ? "" : dir}/.${base}.XXXXXXXXXX`])}`);
+    return lines.join("\n");
+}
+
+/**
+ * Prints `present <mode> <owner> <sha256>` or `absent`, read as `user`. The hash lets drift be seen without reading
+ * a secret back; a file the runtime user cannot read (e.g. chowned to root) reports `unreadable`.
+ */
+export function statFileScript(path: string, user: string): string {
+    const body = [
+        'p=$1',
+        'if [ -f "$p" ]; then',
+        `  sum=$( (sha256sum < "$p") 2>/dev/null | cut -d' ' -f1); [ -n "$sum" ] || sum=unreadable`,
+        `  printf 'present %s %s %s\\n' "$(stat -c %a -- "$p")" "$(stat -c %U -- "$p")" "$sum"`,
+        "else echo absent; fi",
+    ].join("\n");
+    return [runtimeUserPrelude(user), `asuser sh -c ${quote(body)} sh ${quote(path)}`].join("\n");
+}
+
+/** Removes a file as `user` (a link is removed, never followed). */
+export function removeFileScript(path: string, user: string): string {
+    return [runtimeUserPrelude(user), `asuser rm -f -- ${quote(path)}`].join("\n");
+}

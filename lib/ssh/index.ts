@@ -1,0 +1,5 @@
+export * from "./target";
+export * from "./client";
+export * from "./command";
+export * from "./openssh";
+export * from "./agent";

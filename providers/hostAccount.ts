@@ -1,0 +1,58 @@
+import * as pulumi from "@pulumi/pulumi";
+import { Account, accountScript, parseAccount } from "../lib/account";
+import { run, SshTarget } from "../lib/ssh";
+import { ConnectionInput, SECRET_OUTPUTS } from "./connection";
+
+export interface HostAccountArgs {
+    connection: ConnectionInput;
+    /** The runtime user's name. */
+    user: pulumi.Input<string>;
+    /** Where, for messages: `host 'web-1' (203.0.113.10:22)`. */
+    where: pulumi.Input<string>;
+}
+
+interface State extends Account {
+    connection: SshTarget;
+    user: string;
+    where: string;
+}
+
+async function lookUp(s: State): Promise<Account> {
+    return parseAccount(await run(s.connection, accountScript(s.user), `looking up the runtime user ${s.user}`), s.user, s.where);
+}
+
+/** Only ever read (`pulumi.CustomResource` with an id): the account belongs to the host, not to the stack. */
+const provider: pulumi.dynamic.ResourceProvider = {
+    async create(): Promise<never> {
+        throw new Error("HostAccount is only ever read");
+    },
+    async read(id: string, props: State) {
+        return { id, props: { ...props, ...(await lookUp(props)) } };
+    },
+};
+
+/**
+ * The runtime user's passwd entry on a host (`getent passwd`), read before anything else and on every preview, so
+ * the derived paths and the security rules follow its real home.
+ */
+export class HostAccount extends pulumi.dynamic.Resource {
+    // `declare`: a plain field would be re-initialised to undefined after super() under ES2022 class-field semantics.
+    /** Home directory from the passwd entry. */
+    declare public readonly home: pulumi.Output<string>;
+    declare public readonly uid: pulumi.Output<number>;
+    declare public readonly gid: pulumi.Output<number>;
+    /** Whether the home exists as a directory. */
+    declare public readonly homeExists: pulumi.Output<boolean>;
+
+    /** `id` names the host and user (`<address>:<port>:<user>`): a read needs one known before the read. */
+    constructor(name: string, id: string, args: HostAccountArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            provider,
+            name,
+            { ...args, home: undefined, uid: undefined, gid: undefined, homeExists: undefined },
+            { ...opts, id, additionalSecretOutputs: SECRET_OUTPUTS },
+            "github-flows-host",
+            "HostAccount",
+        );
+    }
+}

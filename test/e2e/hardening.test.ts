@@ -1,0 +1,210 @@
+import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { closeConnections, exec, SshTarget } from "../../lib/ssh";
+import { onHost, plannedChanges, removeConfig, resetHost, Sandbox, sandboxStack, setPlain, setSecret, stepNames, upError, upOk } from "./harness";
+
+/**
+ * The runtime user is an adversary: with `root` as the SSH user, links it plants where the program expects
+ * its own directories and files must be refused, and nothing outside its files may change.
+ */
+
+/** Root-owned targets the planted links point at: nothing in here may change. */
+const VICTIM = "/var/lib/gfh-e2e-victim";
+const sh1 = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** Runs shell text as the runtime user, the way the adversary would. */
+const asRuntimeUser = (sb: Sandbox, script: string) => onHost(`runuser -u ${sb.sshUser} -- sh -c ${sh1(script)}`);
+
+/** Mode, owner, size and content hash of everything under the victim directory. */
+const victimState = () => onHost(`cd ${VICTIM} && find . -printf '%p %m %u:%g %s %y\\n' | sort && find . -type f -exec sha256sum {} + | sort`);
+
+const rootHost = (sb: Sandbox, over: Record<string, unknown> = {}) => [
+    { name: "sandbox", address: sb.host, port: sb.port, user: sb.rootUser, hostKey: sb.hostKey, ...over },
+];
+
+describe("the runtime user cannot reach root through links (SSH user root)", () => {
+    const t = sandboxStack("hardening", async ({ stack, sb }) => {
+        await setPlain(stack, "hosts", rootHost(sb));
+        await setSecret(stack, "openaiApiKey", "sk-sandbox-hardening-0001");
+    });
+    const home = () => `/home/${t.sb.sshUser}`;
+    const secrets = () => `${home()}/.secrets`;
+    let before: string;
+
+    beforeAll(() => {
+        onHost(
+            `rm -rf ${VICTIM} && mkdir -m 755 ${VICTIM} && mkdir -m 755 ${VICTIM}/sub && printf victim > ${VICTIM}/file && chmod 644 ${VICTIM}/file ` +
+                `&& printf root-only > ${VICTIM}/root-only && chmod 640 ${VICTIM}/root-only`,
+        );
+        before = victimState();
+    });
+    afterAll(() => onHost(`rm -rf ${VICTIM}`));
+
+    /** A fresh host and an empty stack, then the adversary's preparation. */
+    async function fresh(plant: string): Promise<void> {
+        await t.stack.destroy({ onOutput: () => undefined });
+        resetHost();
+        asRuntimeUser(t.sb, plant);
+    }
+
+    const cases = [
+        { what: "secrets dir linked to a root-owned dir", plant: () => `ln -s ${VICTIM} ${secrets()}`, link: () => secrets(), to: VICTIM },
+        {
+            what: "Codex dir linked to a root-owned dir",
+            plant: () => `mkdir -m 700 ${secrets()} && ln -s ${VICTIM} ${secrets()}/codex`,
+            link: () => `${secrets()}/codex`,
+            to: VICTIM,
+        },
+        {
+            what: "token file linked to a root-owned file",
+            plant: () => `mkdir -m 700 ${secrets()} && ln -s ${VICTIM}/root-only ${secrets()}/gh-token`,
+            link: () => `${secrets()}/gh-token`,
+            to: `${VICTIM}/root-only`,
+        },
+        {
+            what: "profile dir linked to a root-owned dir",
+            plant: () => {
+                const repo = `${home()}/app/github-flows/var/work/cfg/repos/acme/demo`;
+                return `mkdir -p ${repo} && ln -s ${VICTIM}/sub ${repo}/issue_comment-created`;
+            },
+            link: () => `${home()}/app/github-flows/var/work/cfg/repos/acme/demo/issue_comment-created`,
+            to: `${VICTIM}/sub`,
+        },
+    ];
+
+    for (const c of cases) {
+        it(`${c.what}: up refuses it, naming the link, and the target is unchanged`, async () => {
+            await fresh(c.plant());
+            const err = (await upError(t.stack)) ?? "";
+            expect(err).toContain(`${c.link()} is a symlink to ${c.to}: refusing`);
+            expect(victimState()).toBe(before);
+            expect(fs.readlinkSync(c.link())).toBe(c.to);
+        }, 300_000);
+    }
+
+    it("a link planted after a good up: refresh and preview change nothing, up refuses it", async () => {
+        await fresh("true");
+        await upOk(t.stack);
+        asRuntimeUser(t.sb, `mv ${secrets()} ${secrets()}.moved && ln -s ${VICTIM} ${secrets()}`);
+        await plannedChanges(t.stack);
+        expect(victimState()).toBe(before);
+        const err = (await upError(t.stack)) ?? "";
+        expect(err).toContain(`${secrets()} is a symlink to ${VICTIM}: refusing`);
+        expect(victimState()).toBe(before);
+        asRuntimeUser(t.sb, `rm ${secrets()} && mv ${secrets()}.moved ${secrets()}`);
+    }, 300_000);
+
+    it("temp and staging files are made by the runtime user; swapping them for links reaches nothing of root's", async () => {
+        await fresh("true");
+        const uid = onHost(`id -u ${t.sb.sshUser}`).trim();
+        const dir = fs.mkdtempSync("/tmp/gfh-race-");
+        fs.chownSync(dir, Number(uid), Number(uid));
+        const seen = path.join(dir, "seen");
+        const stop = path.join(dir, "stop");
+        // The adversary's loop: every temp or staging file of the token is replaced by a link to a root-only file.
+        const racer: ChildProcess = spawn(
+            "runuser",
+            [
+                "-u", t.sb.sshUser, "--", "sh", "-c",
+                `while [ ! -e ${stop} ]; do for f in ${secrets()}/.gh-token.*; do ` +
+                    `[ -f "$f" ] && [ ! -L "$f" ] || continue; stat -c '%u %n' "$f" >> ${seen} 2>/dev/null; ln -sfn ${VICTIM}/root-only "$f" 2>/dev/null; done; done`,
+            ],
+            { stdio: "ignore" },
+        );
+        try {
+            await upError(t.stack); // fails when the adversary wins the race, passes when it does not
+        } finally {
+            fs.writeFileSync(stop, "");
+            await new Promise((r) => (racer.exitCode === null ? racer.once("exit", r) : r(undefined)));
+        }
+        const owners = fs.existsSync(seen) ? fs.readFileSync(seen, "utf8").trim().split("\n").filter(Boolean) : [];
+        fs.rmSync(dir, { recursive: true, force: true });
+        expect(owners.length).toBeGreaterThan(0);
+        for (const line of owners) expect(line.split(" ")[0], line).toBe(uid);
+        expect(victimState()).toBe(before);
+        // Without the adversary the next run converges, and leaves no link or staging file behind.
+        await upOk(t.stack);
+        expect(fs.readFileSync(`${secrets()}/gh-token`, "utf8")).toBe(t.sb.validToken);
+        expect(fs.readdirSync(secrets()).filter((f) => f.startsWith("."))).toEqual([]);
+    }, 600_000);
+});
+
+/**
+ * Sets a user's home in /etc/passwd, rewritten in place (usermod refuses while the user has processes, e.g. an
+ * SSH session another test left open).
+ */
+const setHome = (user: string, home: string) =>
+    onHost(`awk -F: -v OFS=: -v u=${user} -v h=${home} '$1 == u { $6 = h } { print }' /etc/passwd > /etc/passwd.gfh && cat /etc/passwd.gfh > /etc/passwd && rm /etc/passwd.gfh && getent passwd ${user} | cut -d: -f6`);
+
+describe("the runtime user's home comes from the host", () => {
+    const t = sandboxStack("home");
+    const movedHome = "/var/lib/gfh-e2e-home";
+
+    it("a missing runtime user fails naming the host and the user, before anything is written", async () => {
+        await setPlain(t.stack, "runtimeUser", "gfh-nosuchuser");
+        try {
+            const err = (await upError(t.stack)) ?? "";
+            expect(err).toContain("host 'sandbox' (127.0.0.1:2222)");
+            expect(err).toMatch(/runtime user 'gfh-nosuchuser' does not exist/);
+            expect(fs.existsSync("/home/gfh-nosuchuser")).toBe(false);
+            expect(fs.existsSync(`/home/${t.sb.sshUser}/.secrets`)).toBe(false);
+            expect(onHost("docker image ls -q github-flows-agent-codex").trim()).toBe("");
+        } finally {
+            await removeConfig(t.stack, "runtimeUser");
+        }
+    }, 300_000);
+
+    it("a home under /var/lib: preview on a new host shows the plan there, up puts .secrets there", async () => {
+        const user = t.sb.sshUser;
+        onHost(`rm -rf ${movedHome} && mkdir -m 750 ${movedHome} && chown ${user}: ${movedHome}`);
+        expect(setHome(user, movedHome).trim()).toBe(movedHome);
+        try {
+            await setSecret(t.stack, "openaiApiKey", "sk-sandbox-home-0001");
+            const { steps, text } = await plannedChanges(t.stack);
+            expect(stepNames(steps)).toContain("create sandbox-secrets");
+            expect(text).toContain(`${movedHome}/.secrets`);
+            expect(text).not.toContain(`/home/${user}/.secrets`);
+            await upOk(t.stack);
+            expect(onHost(`stat -c '%a %U' ${movedHome}/.secrets ${movedHome}/.secrets/gh-token ${movedHome}/.secrets/codex`).trim().split("\n")).toEqual([
+                `700 ${user}`,
+                `600 ${user}`,
+                `700 ${user}`,
+            ]);
+            expect(fs.readFileSync(`${movedHome}/.secrets/gh-token`, "utf8")).toBe(t.sb.validToken);
+            expect(fs.existsSync(`${movedHome}/app/github-flows/var/work/cfg/repos/acme/demo/issue_comment-created/profile.json`)).toBe(true);
+            expect(fs.existsSync(`/home/${user}/.secrets`)).toBe(false);
+            expect(stepNames((await plannedChanges(t.stack)).steps)).toEqual([]);
+            await t.stack.destroy({ onOutput: () => undefined });
+            expect(fs.existsSync(`${movedHome}/.secrets/gh-token`)).toBe(false);
+        } finally {
+            setHome(user, `/home/${user}`);
+            onHost(`rm -rf ${movedHome}`);
+        }
+    }, 600_000);
+});
+
+describe("pinned host keys of every type", () => {
+    const t = sandboxStack("hostkeys");
+    afterAll(() => closeConnections());
+
+    it("an ECDSA pin works while the host also has an ed25519 key (ssh2 path)", async () => {
+        await setSecret(t.stack, "openaiApiKey", "sk-sandbox-hostkeys-0001");
+        await setPlain(t.stack, "hosts", [{ name: "sandbox", address: t.sb.host, port: t.sb.port, user: t.sb.sshUser, hostKey: t.sb.hostKeyEcdsa }]);
+        await upOk(t.stack);
+        expect(fs.readFileSync(`/home/${t.sb.sshUser}/.secrets/gh-token`, "utf8")).toBe(t.sb.validToken);
+    }, 300_000);
+
+    it("lib/ssh connects with an RSA or ECDSA pin and refuses a wrong key of the same type", async () => {
+        const key = fs.readFileSync(t.sb.keyFile, "utf8");
+        const target = (hostKey: string): SshTarget => ({ host: t.sb.host, port: t.sb.port, user: t.sb.sshUser, hostKey, privateKey: key });
+        for (const k of [t.sb.hostKeyRsa, t.sb.hostKeyEcdsa, t.sb.hostKey]) {
+            const r = await exec(target(k), "id -un");
+            expect(r.stdout.trim(), k.split(" ")[0]).toBe(t.sb.sshUser);
+        }
+        // Same type, other key: still a mismatch.
+        const otherRsa = onHost("d=$(mktemp -d) && ssh-keygen -q -t rsa -b 2048 -N '' -f $d/k && cut -d' ' -f1,2 $d/k.pub && rm -rf $d").trim();
+        await expect(exec(target(otherRsa), "id -un")).rejects.toThrow(/host key mismatch/);
+    }, 120_000);
+});
