@@ -18,24 +18,28 @@ REPO="$(cd "$BENCH_DIR/.." && pwd)"
 REPS="${PROFILE_REPS:-5}"
 source "$BENCH_DIR/lib/common.sh"
 [[ $(id -u) -eq 0 ]] || die "run as root"
-command -v pulumi >/dev/null || PATH="$(bash "$REPO/scripts/toolchain.sh" 2>/dev/null | tail -n 1):$PATH"
+source "$REPO/scripts/node-env.sh"
+gfh_node "$REPO"
+gfh_node_modules "$REPO"
+PATH="$(bash "$REPO/scripts/toolchain.sh" 2>/dev/null | tail -n 1):$PATH"
 bash "$REPO/scripts/sandbox.sh" up >/dev/null
 eval "$(bash "$REPO/scripts/sandbox.sh" env)"
 BENCH_TMP="$(mktemp -d /tmp/gfh-profile.XXXXXX)"
 trap 'rm -rf "$BENCH_TMP"; bash "$REPO/scripts/sandbox.sh" reset-host >/dev/null' EXIT
 say "$(command -v pulumi) ($(pulumi version)), $(command -v pulumi-language-nodejs), node $(node --version), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
+step() { "$@" >"$BENCH_TMP/step.log" 2>&1 || { tail -n 30 "$BENCH_TMP/step.log" >&2; die "failed: $*"; }; }
 say "provisioning the default host (defaults stack, then an ssh2-path stack on the same host)"
 bash "$REPO/scripts/sandbox.sh" reset-host >/dev/null
 runuser -u user -- mkdir -p /home/user/.secrets
-bash "$REPO/scripts/sandbox.sh" seed-codex /home/user/.secrets/codex >/dev/null
+step bash "$REPO/scripts/sandbox.sh" seed-codex /home/user/.secrets/codex
 HOSTS_JSON="$(printf '[{"name":"sandbox","address":"%s","port":%s,"user":"%s","hostKey":"%s"}]' \
   "$GFH_SANDBOX_HOST" "$GFH_SANDBOX_PORT" "$GFH_SANDBOX_SSH_USER" "$GFH_SANDBOX_HOST_KEY")"
 P="$BENCH_TMP/p"; S="$BENCH_TMP/s"
-pulumi_setup "$P" "$HOSTS_JSON" >/dev/null
-pulumi_cli "$P" up --yes --skip-preview >/dev/null
-BENCH_PATH=ssh2 pulumi_setup "$S" "$HOSTS_JSON" >/dev/null
-pulumi_cli "$S" up --yes --skip-preview >/dev/null
+step pulumi_setup "$P" "$HOSTS_JSON"
+step pulumi_cli "$P" up --yes --skip-preview
+BENCH_PATH=ssh2 step pulumi_setup "$S" "$HOSTS_JSON"
+step pulumi_cli "$S" up --yes --skip-preview
 precompile() { # precompile SRC DST: a project dir sharing SRC's stack config and state, running bin/index.js
   local src="$1" dst="$2"
   cp -a "$src" "$dst"; rm -rf "$dst/.state"; ln -s "$src/.state" "$dst/.state"
@@ -53,7 +57,7 @@ printf 'name: empty\nruntime:\n  name: nodejs\n  options:\n    typescript: true\
 echo 'import * as pulumi from "@pulumi/pulumi"; export const x = pulumi.output(1);' >"$E/index.ts"
 e_cli() { (cd "$E" && PULUMI_BACKEND_URL="file://$E/.state" PULUMI_CONFIG_PASSPHRASE=x PULUMI_SKIP_UPDATE_CHECK=true \
   PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true pulumi "$@" --non-interactive); }
-e_cli stack init bench >/dev/null; e_cli up --yes --stack bench >/dev/null
+step e_cli stack init bench; step e_cli up --yes --stack bench
 
 variant() {
   case "$1" in
