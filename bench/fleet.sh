@@ -85,7 +85,7 @@ EOF
 
 fleet_target() { # fleet_target N: the target functions of run.sh for the fleet
   local n="$1" i ip key
-  TARGET_HOSTS="$n"
+  TARGET_LABEL=fleet TARGET_HOSTS="$n"
   HOSTS_JSON="["; INVENTORY="[flows]"; SSHD_LOGS=()
   KNOWN_HOSTS="$FLEET/known_hosts"; : >"$KNOWN_HOSTS"
   for i in $(seq 1 "$n"); do
