@@ -83,10 +83,15 @@ export function changedProperties(step: PreviewStep): string[] {
     return out.sort();
 }
 
-/** `update sandbox-gh-token (mode 644, want 600)`. */
+/**
+ * `update sandbox-gh-token /home/user/.secrets/gh-token (mode 644, want 600)`: the host path when the resource has one,
+ * the properties when the preview says which (dynamic providers' diffs only say "changed"; a refresh shows the values).
+ */
 export function describeStep(step: PreviewStep): string {
-    const props = step.op === "create" || step.op === "delete" ? [] : changedProperties(step);
-    return `${step.op} ${nameOf(step.urn)}${props.length ? ` (${props.join(", ")})` : ""}`;
+    const props = step.op === "create" || step.op === "delete" ? [] : changedProperties(step).filter((p) => p !== "path");
+    const where = step.newState?.inputs?.path ?? step.oldState?.inputs?.path;
+    const at = typeof where === "string" && where !== "[secret]" && where.startsWith("/") && where.length <= 200 ? ` ${where}` : "";
+    return `${step.op} ${nameOf(step.urn)}${at}${props.length ? ` (${props.join(", ")})` : ""}`;
 }
 
 /** Diagnostics carry colour tags and escapes meant for a terminal. */

@@ -18,10 +18,11 @@ const step = (op: string, urn: string, parent?: string, extra: Partial<PreviewSt
     oldState: { urn, parent, inputs: {}, outputs: {} },
     ...extra,
 });
+const TOKEN = "/home/user/.secrets/gh-token";
 const tokenChmod = (h: string, parent?: string): PreviewStep =>
     step("update", file(`${h}-gh-token`), parent, {
-        oldState: { parent, inputs: { mode: "600" }, outputs: { connection: "[secret]", content: "[secret]", mode: "644", owner: "user", sha256: "ab".repeat(32) } },
-        newState: { parent, inputs: { __provider: "exports.handler = ...", connection: "[secret]", content: "[secret]", mode: "600", owner: "user" } },
+        oldState: { parent, inputs: { mode: "600", path: TOKEN }, outputs: { connection: "[secret]", content: "[secret]", mode: "644", owner: "user", path: TOKEN, sha256: "ab".repeat(32) } },
+        newState: { parent, inputs: { __provider: "exports.handler = ...", connection: "[secret]", content: "[secret]", mode: "600", owner: "user", path: TOKEN } },
     });
 /** The refresh pass lists every resource with its parent, as `options.refresh: always` makes preview do. */
 const refreshed = (h: string): PreviewStep[] => [
@@ -39,13 +40,23 @@ describe("drift report from pulumi preview --json", () => {
     it("a chmod of one host's token file: that host drifted with the mode seen and wanted, the other clean, status 1", () => {
         const steps = [...refreshed("flows-1"), ...refreshed("flows-2"), step("same", STACK), tokenChmod("flows-2", comp("flows-2", "GithubTokenFile"))];
         const r = driftReport({ config: config("flows-1", "flows-2"), steps }, 255);
-        expect(r.lines).toEqual(["flows-1 clean", "flows-2 drifted: update flows-2-gh-token (mode 644, want 600)"]);
+        expect(r.lines).toEqual(["flows-1 clean", "flows-2 drifted: update flows-2-gh-token /home/user/.secrets/gh-token (mode 644, want 600)"]);
         expect(r.exitCode).toBe(1);
     });
 
     it("without refresh steps (drift found in the providers' diff) the host comes from the parent and the naming rule", () => {
         const r = driftReport({ config: config("a", "a-b"), steps: [step("same", STACK), tokenChmod("a-b", comp("a-b", "GithubTokenFile"))] }, 255);
-        expect(r.lines).toEqual(["a clean", "a-b drifted: update a-b-gh-token (mode 644, want 600)"]);
+        expect(r.lines).toEqual(["a clean", "a-b drifted: update a-b-gh-token /home/user/.secrets/gh-token (mode 644, want 600)"]);
+    });
+
+    it("when the provider's diff only says \"changed\" (state as last written), the step and the host path name what drifted", () => {
+        const s = step("update", file("h-gh-token"), undefined, {
+            oldState: { inputs: { mode: "600", path: TOKEN }, outputs: { mode: "600", path: TOKEN, content: "[secret]" } },
+            newState: { inputs: { mode: "600", path: TOKEN, content: "[secret]" } },
+        });
+        expect(driftReport({ config: config("h"), steps: [s] }, 255).lines).toEqual(["h drifted: update h-gh-token /home/user/.secrets/gh-token"]);
+        const secretPath = step("update", file("h-gh-token"), undefined, { newState: { inputs: { path: "[secret]" } } });
+        expect(driftReport({ config: config("h"), steps: [secretPath] }, 255).lines).toEqual(["h drifted: update h-gh-token"]);
     });
 
     it("uses the provider's detailed diff or diff reasons when it gives them, top-level property names only", () => {
@@ -102,7 +113,7 @@ describe("drift report from pulumi preview --json", () => {
 
     it("drift and an error together: status 2, both shown", () => {
         const r = driftReport({ config: config("a", "b"), steps: [tokenChmod("a")], diagnostics: [{ urn: host("b"), severity: "error", message: "unreachable" }] }, 255);
-        expect(r.lines).toEqual(["a drifted: update a-gh-token (mode 644, want 600)", "b error: unreachable"]);
+        expect(r.lines).toEqual(["a drifted: update a-gh-token /home/user/.secrets/gh-token (mode 644, want 600)", "b error: unreachable"]);
         expect(r.exitCode).toBe(2);
     });
 
