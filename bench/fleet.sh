@@ -14,23 +14,20 @@
 # every fleet "fresh" run measure disk extraction on 2 cores, not the tools.
 FLEET="${BENCH_FLEET_DIR:-/var/lib/github-flows-host/bench-fleet}"
 FLEET_N=0
+# launch: detached daemons that inherit no descriptor (the same helper as scripts/sandbox.sh).
+. "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib/proc.sh"
 KEEP_TAG=gfh-bench-keep:latest
 
 fleet_ip() { echo "10.77.0.$((10 + $1))"; }
 in_host() { local i="$1"; shift; nsenter --target "$(cat "$FLEET/h$i/holder.pid")" --mount --net -- "$@"; }
-fleet_launch() { # fleet_launch PIDFILE LOG CMD... (detached, like sandbox.sh launch)
-  local pidfile="$1" logf="$2"; shift 2
-  setsid nohup "$@" </dev/null >>"$logf" 2>&1 &
-  echo $! >"$pidfile"
-}
 
 fleet_up() { # fleet_up N
   local n="$1" i
   say "fleet: $n host(s) under $FLEET"
   mkdir -p "$FLEET"
   ip link show gfhbr0 >/dev/null 2>&1 || { ip link add gfhbr0 type bridge; ip addr add 10.77.0.1/24 dev gfhbr0; ip link set gfhbr0 up; }
-  [[ -s "$FLEET/socat80.pid" ]] || fleet_launch "$FLEET/socat80.pid" "$FLEET/socat.log" socat TCP-LISTEN:80,bind=10.77.0.1,fork,reuseaddr TCP:127.0.0.1:80
-  [[ -s "$FLEET/socat5000.pid" ]] || fleet_launch "$FLEET/socat5000.pid" "$FLEET/socat.log" socat TCP-LISTEN:5000,bind=10.77.0.1,fork,reuseaddr TCP:127.0.0.1:5000
+  [[ -s "$FLEET/socat80.pid" ]] || launch "$FLEET/socat80.pid" "$FLEET/socat.log" socat TCP-LISTEN:80,bind=10.77.0.1,fork,reuseaddr TCP:127.0.0.1:80
+  [[ -s "$FLEET/socat5000.pid" ]] || launch "$FLEET/socat5000.pid" "$FLEET/socat.log" socat TCP-LISTEN:5000,bind=10.77.0.1,fork,reuseaddr TCP:127.0.0.1:5000
   for i in $(seq 1 "$n"); do fleet_host_up "$i"; done
   FLEET_N="$n"
   # Layers into every daemon (in parallel), kept under $KEEP_TAG.
@@ -55,7 +52,7 @@ fleet_host_up() {
   ip -n "gfhb$i" link set eth0 up
   ip -n "gfhb$i" link set lo up
   # The mount namespace, held open by a sleep; /home and /run private to it.
-  fleet_launch "$h/holder.pid" "$h/holder.log" nsenter --net="/var/run/netns/gfhb$i" unshare --mount --propagation private \
+  launch "$h/holder.pid" "$h/holder.log" nsenter --net="/var/run/netns/gfhb$i" unshare --mount --propagation private \
     sh -c "mount --bind '$h/home' /home && mount -t tmpfs -o mode=755 tmpfs /run && mkdir -p /run/sshd && exec sleep infinity"
   local tries=0
   until in_host "$i" test -d /run/sshd 2>/dev/null; do ((++tries < 50)) || die "fleet h$i: namespace did not come up"; sleep 0.1; done
@@ -88,7 +85,7 @@ EOF
 
 fleet_target() { # fleet_target N: the target functions of run.sh for the fleet
   local n="$1" i ip key
-  TARGET_HOSTS="$n"
+  TARGET_LABEL=fleet TARGET_HOSTS="$n"
   HOSTS_JSON="["; INVENTORY="[flows]"; SSHD_LOGS=()
   KNOWN_HOSTS="$FLEET/known_hosts"; : >"$KNOWN_HOSTS"
   for i in $(seq 1 "$n"); do

@@ -4,15 +4,19 @@
 #
 #   bash bench/run.sh
 #
-# Environment:
-#   BENCH_REPS (3)                       repetitions per scenario and tool
+# Environment (bench/README.md has the details):
+#   BENCH_REPS (3)                       repetitions per scenario and tool (the table shows medians)
 #   BENCH_SCENARIOS ("fresh noop rotation drift")
-#   BENCH_FLEET ("")                     e.g. "1 5 10": also run every scenario against that many namespaced
+#   BENCH_PATH (defaults)                the program's path: the defaults (@pulumi/command, @pulumi/docker);
+#                                        ssh2 = remoteCommands ssh2 + imageSource ssh-pull (no plugins)
+#   BENCH_FLEET ("")                     e.g. "1 10": also run every scenario against that many namespaced
 #                                        hosts (bench/fleet.sh); "" = only the default sandbox host
-#   BENCH_ANSIBLE_PIPELINING (False)     Ansible's ssh pipelining (off by default in Ansible)
+#   BENCH_ANSIBLE_PIPELINING (True)      Ansible's ssh pipelining (False = Ansible's shipped default)
+#   BENCH_ANSIBLE_FORKS (max(10, hosts)) Ansible's forks
 #   BENCH_TRANSPILE_ONLY ("")            set PULUMI_NODEJS_TRANSPILE_ONLY for the pulumi runs
 #   BENCH_SKIP_DEFAULT ("")              1 = skip the default sandbox host (fleet only; the default host is untouched)
-# Writes bench/results/<UTC timestamp>.{md,json} and bench/results/latest.md (kept in git; the others are ignored).
+# Writes bench/results/<UTC timestamp>.{md,json,dat,svg} and bench/results/latest.{md,svg} (kept in git; the
+# others are ignored); the chart (seconds against hosts per scenario) is drawn by gnuplot.
 # Where pulumi spends its time: bench/profile.sh.
 set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -24,9 +28,9 @@ source "$BENCH_DIR/lib/common.sh"
 [[ "$REPS" =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPS must be a positive integer"
 
 # ------------------------------------------------------------------------------------------- setup
-say "packages (ansible, python3-docker for community.docker, socat for the fleet)"
+say "packages (ansible, python3-docker for community.docker, socat for the fleet, gnuplot-nox for the chart)"
 missing=()
-for p in ansible python3-docker socat; do [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" == *'install ok installed'* ]] || missing+=("$p"); done
+for p in ansible python3-docker socat gnuplot-nox; do [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" == *'install ok installed'* ]] || missing+=("$p"); done
 if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
@@ -36,6 +40,7 @@ gfh_node "$REPO"
 gfh_node_modules "$REPO"
 say "Pulumi toolchain"
 PATH="$(bash "$REPO/scripts/toolchain.sh" | tail -n 1):$PATH"
+say "  $(command -v pulumi), $(command -v pulumi-language-nodejs), node $(node --version)"
 say "sandbox host"
 bash "$REPO/scripts/sandbox.sh" up >/dev/null
 eval "$(bash "$REPO/scripts/sandbox.sh" env)"
@@ -43,6 +48,7 @@ if pgrep -f 'pulumi-language-nodejs|vitest' >/dev/null; then
   say "WARNING: other pulumi/vitest processes are running on this machine; they share the sandbox host and the CPUs"
 fi
 
+LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 BENCH_TMP="$(mktemp -d /tmp/gfh-bench.XXXXXX)"
 mkdir -p "$BENCH_TMP/logs"
 RESULTS_TSV="$BENCH_TMP/results.tsv"
@@ -62,9 +68,9 @@ bash "$REPO/scripts/sandbox.sh" seed-codex "$BENCH_TMP/seed/codex" >/dev/null
 tar -C "$BENCH_TMP/seed" -cpf "$BENCH_TMP/codex.tar" codex
 
 # ------------------------------------------------------------------------------ target: default host
-# A target defines: TARGET_HOSTS (count), HOSTS_JSON, INVENTORY, KNOWN_HOSTS, SSHD_LOGS, target_reset, target_drift.
+# A target defines: TARGET_LABEL (sandbox|fleet), TARGET_HOSTS (count), HOSTS_JSON, INVENTORY, KNOWN_HOSTS, SSHD_LOGS, target_reset, target_drift.
 default_target() {
-  TARGET_HOSTS=1
+  TARGET_LABEL=sandbox TARGET_HOSTS=1
   HOSTS_JSON=$(printf '[{"name":"sandbox","address":"%s","port":%s,"user":"%s","hostKey":"%s"}]' \
     "$GFH_SANDBOX_HOST" "$GFH_SANDBOX_PORT" "$GFH_SANDBOX_SSH_USER" "$GFH_SANDBOX_HOST_KEY")
   INVENTORY=$(printf '[flows]\nsandbox ansible_host=%s ansible_port=%s ansible_user=%s ansible_ssh_private_key_file=%s' \
@@ -93,7 +99,7 @@ sync_both() {
   ansible_run "$ADIR" valid >"$BENCH_TMP/logs/sync-ansible.log" 2>&1 || { tail -30 "$BENCH_TMP/logs/sync-ansible.log"; die "sync: playbook failed"; }
   local s; s="$(change_summary ansible "$BENCH_TMP/logs/sync-ansible.log")"
   say "  consistency: playbook right after pulumi up: $s (changed=0: both tools write the same bytes)"
-  printf '%s\tconsistency\t%s\n' "$TARGET_HOSTS" "$s" >>"$BENCH_TMP/notes.tsv"
+  printf '%s %s\tconsistency\t%s\n' "$TARGET_LABEL" "$TARGET_HOSTS" "$s" >>"$BENCH_TMP/notes.tsv"
 }
 first_second() { (( $1 % 2 )) && echo "pulumi ansible" || echo "ansible pulumi"; } # alternate who goes first
 
@@ -147,8 +153,8 @@ run_drift() {
 }
 
 run_target() {
-  PDIR="$BENCH_TMP/pulumi-$TARGET_HOSTS"; ADIR="$BENCH_TMP/ansible-$TARGET_HOSTS"
-  say "target: $TARGET_HOSTS host(s); stacks in $PDIR, playbook files in $ADIR"
+  PDIR="$BENCH_TMP/pulumi-$TARGET_LABEL-$TARGET_HOSTS"; ADIR="$BENCH_TMP/ansible-$TARGET_LABEL-$TARGET_HOSTS"
+  say "target: $TARGET_LABEL, $TARGET_HOSTS host(s); program path ${BENCH_PATH:-defaults}; ansible $(ansible_settings); stacks in $PDIR"
   pulumi_setup "$PDIR" "$HOSTS_JSON"
   ansible_setup "$ADIR" "$INVENTORY" "$KNOWN_HOSTS"
   P_TOKEN=valid
@@ -172,10 +178,14 @@ if [[ -n "${BENCH_FLEET:-}" ]]; then
   done
 fi
 
+LOAD_END="$(cut -d' ' -f1-3 /proc/loadavg)"
 mkdir -p "$BENCH_DIR/results"
-BENCH_ENV="$(printf 'pulumi %s, ansible-core %s, node %s, %s CPUs, reps %s, ansible pipelining %s, transpile-only %s' \
-  "$(pulumi version)" "$(ansible --version | sed -n '1{s/.*core //; s/\]//; p}')" "$(node --version)" "$(nproc)" "$REPS" \
-  "${BENCH_ANSIBLE_PIPELINING:-False}" "${PULUMI_NODEJS_TRANSPILE_ONLY:-unset}")" \
-  node "$BENCH_DIR/lib/stats.mjs" "$RESULTS_TSV" "$BENCH_TMP/notes.tsv" "$BENCH_DIR/results/$STAMP"
+BENCH_ENV="$(printf 'program path %s, pulumi %s, ansible-core %s, node %s, %s CPUs, reps %s, transpile-only %s, load average %s at the start, %s at the end' \
+  "${BENCH_PATH:-defaults}" "$(pulumi version)" "$(ansible --version | sed -n '1{s/.*core //; s/\]//; p}')" "$(node --version)" "$(nproc)" "$REPS" \
+  "${PULUMI_NODEJS_TRANSPILE_ONLY:-unset}" "$LOAD_START" "$LOAD_END")" \
+  BENCH_PATH="${BENCH_PATH:-defaults}" node "$BENCH_DIR/lib/stats.mjs" "$RESULTS_TSV" "$BENCH_TMP/notes.tsv" "$BENCH_DIR/results/$STAMP"
+say "chart (gnuplot)"
+gnuplot -e "datafile='$BENCH_DIR/results/$STAMP.dat'; outfile='$BENCH_DIR/results/$STAMP.svg'" "$BENCH_DIR/lib/chart.gp"
 cp "$BENCH_DIR/results/$STAMP.md" "$BENCH_DIR/results/latest.md"
-say "results: bench/results/$STAMP.md, .json (and latest.md)"
+cp "$BENCH_DIR/results/$STAMP.svg" "$BENCH_DIR/results/latest.svg"
+say "results: bench/results/$STAMP.{md,json,svg} (and latest.md, latest.svg)"

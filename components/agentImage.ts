@@ -33,14 +33,14 @@ export class AgentImage extends pulumi.ComponentResource {
         const connection = pulumi.output(args.connection);
         // The agent must listen before the provider dials; its options only name the stable socket path.
         const ready = connection.apply(async (c) => {
-            await startAgent(socket, c.privateKey);
+            await startAgent(socket.local, c.privateKey);
             return true;
         });
         const provider = new docker.Provider(
             `${name}-docker`,
             {
                 host: pulumi.unsecret(connection.apply(dockerHost)),
-                sshOpts: pulumi.unsecret(pulumi.all([connection, ready]).apply(([c]) => dockerSshOpts(c, socket))),
+                sshOpts: pulumi.unsecret(pulumi.all([connection, ready]).apply(([c]) => dockerSshOpts(c, socket.forSsh))),
                 // Deletes (keepLocally) then need no connection: they run after this program, and its agent, ended.
                 disableDockerDaemonCheck: true,
             },

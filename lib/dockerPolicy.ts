@@ -147,14 +147,18 @@ export function readDockerArgs(args: readonly string[]): { problems: string[]; m
     return { problems, mounts };
 }
 
-/** The host path a `--mount` value binds, if any; throws why it is refused. */
-function mountOf(value: string): HostMount | undefined {
-    let m: MountSpec;
+/** A parse that fails the way the docker CLI's does, said as such. */
+function asDockerWould<T>(parse: () => T): T {
     try {
-        m = parseMountValue(value);
+        return parse();
     } catch (e) {
         throw new Error(`docker would refuse it: ${(e as Error).message}`);
     }
+}
+
+/** The host path a `--mount` value binds, if any; throws why it is refused. */
+function mountOf(value: string): HostMount | undefined {
+    const m: MountSpec = asDockerWould(() => parseMountValue(value));
     const accepted: Record<string, string[]> = {
         bind: ["type", "source", "src", "target", "dst", "destination", "readonly", "ro"],
         volume: ["type", "source", "src", "target", "dst", "destination", "readonly", "ro", "volume-nocopy", "volume-subpath", "volume-label", "volume-driver", "volume-opt"],
@@ -181,12 +185,7 @@ function mountOf(value: string): HostMount | undefined {
 
 /** The host path a `-v` value binds, if any; throws why it is refused. */
 function volumeOf(value: string): HostMount | undefined {
-    let v: VolumeSpec;
-    try {
-        v = parseVolumeValue(value);
-    } catch (e) {
-        throw new Error(`docker would refuse it: ${(e as Error).message}`);
-    }
+    const v: VolumeSpec = asDockerWould(() => parseVolumeValue(value));
     const modes = ["ro", "rw", "nocopy", "cached", "delegated", "consistent"];
     const bad = v.mode.find((w) => !modes.includes(w));
     if (bad !== undefined) throw new Error(`mode '${bad}' is not accepted (${modes.join(", ")})`);

@@ -11,3 +11,79 @@ export function sameHost(a: SshTarget, b: SshTarget): boolean {
 
 /** Outputs that hold a credential; the engine encrypts them in state. */
 export const SECRET_OUTPUTS = ["connection", "content", "stdin"];
+
+/** Inputs of a resource that owns one path on a host, with a mode and an owner. */
+export interface PathArgs {
+    connection: ConnectionInput;
+    path: pulumi.Input<string>;
+    owner: pulumi.Input<string>;
+    /** The runtime user: with root as the SSH user, every operation on the path runs as this user. */
+    runtimeUser: pulumi.Input<string>;
+    /** Octal text, e.g. "700". */
+    mode: pulumi.Input<string>;
+}
+
+/** The same in state. */
+export interface PathState {
+    connection: SshTarget;
+    path: string;
+    /** Desired owner in the inputs; the owner seen on the host after a read. */
+    owner: string;
+    /** Absent in state written before it existed: the owner was the runtime user then. */
+    runtimeUser?: string;
+    mode: string;
+}
+
+/** Who the host-side commands on a path run as. */
+export const runAs = (s: PathState): string => s.runtimeUser ?? s.owner;
+
+/** A path's resource id: host, port and path. */
+export const pathId = (s: PathState): string => `${s.connection.host}:${s.connection.port}:${s.path}`;
+
+/** A path moved, or moved to another host, is another resource: replace it. */
+export function pathReplaced(olds: PathState, news: PathState): pulumi.dynamic.DiffResult | undefined {
+    return olds.path === news.path && sameHost(olds.connection, news.connection) ? undefined : { changes: true, replaces: ["path"], deleteBeforeReplace: false };
+}
+
+/** `read` for `pulumi refresh`: what `observe` sees on the host, or an empty id when the path is gone. */
+export function readPath<S extends PathState>(observe: (s: S) => Promise<Partial<S> | undefined>): (id: string, props?: S) => Promise<pulumi.dynamic.ReadResult<S>> {
+    return async (id, props) => {
+        if (!props) return { id, props };
+        const seen = await observe(props);
+        return seen ? { id, props: { ...props, ...seen } } : { id: "", props };
+    };
+}
+
+/** What differs between the path resources: how to look, apply, compare and remove. */
+export interface PathOps<S extends PathState> {
+    observe(s: S): Promise<Partial<S> | undefined>;
+    apply(s: S): Promise<S>;
+    /** Whether what the host shows (`seen`) or the inputs differ from what `news` asks for. */
+    drifted(seen: Partial<S>, olds: S, news: S): boolean;
+    remove(s: S): Promise<void>;
+}
+
+/**
+ * The provider of a path on a host. Every diff reads the host, so drift (a changed mode, owner or content, a deleted
+ * path) shows in `pulumi preview` without a refresh pass; `pulumi refresh` still works through `read`.
+ */
+export function pathProvider<S extends PathState>(ops: PathOps<S>): pulumi.dynamic.ResourceProvider<S, S> {
+    return {
+        async create(inputs) {
+            return { id: pathId(inputs), outs: await ops.apply(inputs) };
+        },
+        read: readPath(ops.observe),
+        async diff(_id, olds, news) {
+            const moved = pathReplaced(olds, news);
+            if (moved) return moved;
+            const seen = await ops.observe(news);
+            return { changes: !seen || ops.drifted(seen, olds, news), replaces: [], deleteBeforeReplace: false };
+        },
+        async update(_id, _olds, news) {
+            return { outs: await ops.apply(news) };
+        },
+        async delete(_id, props) {
+            await ops.remove(props);
+        },
+    };
+}

@@ -22,11 +22,12 @@ async function lookUp(s: State): Promise<Account> {
 }
 
 /** Only ever read (`pulumi.CustomResource` with an id): the account belongs to the host, not to the stack. */
-const provider: pulumi.dynamic.ResourceProvider = {
+const provider: pulumi.dynamic.ResourceProvider<State, State> = {
     async create(): Promise<never> {
         throw new Error("HostAccount is only ever read");
     },
-    async read(id: string, props: State) {
+    async read(id: string, props?: State) {
+        if (!props) throw new Error(`HostAccount ${id}: the engine gave no inputs to read with`);
         return { id, props: { ...props, ...(await lookUp(props)) } };
     },
 };

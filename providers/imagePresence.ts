@@ -31,7 +31,7 @@ async function allPresent(s: Inputs): Promise<boolean> {
  * its SSH agent exists. This probe looks at the host in its diff instead: an image removed from the
  * daemon bumps `generation`, the RemoteImage and Tag replace on it, and `up` pulls again.
  */
-const provider: pulumi.dynamic.ResourceProvider<Inputs, State> = {
+export const imagePresenceProvider: pulumi.dynamic.ResourceProvider<Inputs, State> = {
     async create(inputs) {
         return { id: `${inputs.connection.host}:${inputs.connection.port}:images`, outs: { ...inputs, generation: 0 } };
     },
@@ -52,6 +52,6 @@ export class ImagePresence extends pulumi.dynamic.Resource {
     declare public readonly generation: pulumi.Output<number>;
 
     constructor(name: string, args: ImagePresenceArgs, opts?: pulumi.CustomResourceOptions) {
-        super(provider, name, { ...args, generation: undefined }, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS }, "github-flows-host", "ImagePresence");
+        super(imagePresenceProvider, name, { ...args, generation: undefined }, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS }, "github-flows-host", "ImagePresence");
     }
 }

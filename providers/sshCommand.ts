@@ -29,7 +29,7 @@ async function runIt(s: State): Promise<State> {
  * The `@pulumi/command` remote.Command contract (run on create, re-run when inputs change, no
  * refresh) over `ssh2`, for engines without the command provider plugin (`remoteCommands: ssh2`).
  */
-const provider: pulumi.dynamic.ResourceProvider = {
+const provider: pulumi.dynamic.ResourceProvider<State, State> = {
     async create(inputs: State) {
         return { id: `${inputs.connection.host}:${inputs.connection.port}:${Date.now()}`, outs: await runIt(inputs) };
     },

@@ -3,7 +3,7 @@
 #
 #   scripts/drift-check.sh [--stack NAME] [--cwd PROJECT_DIR]
 #
-# Prints, per host in the stack config:  HOST clean  |  HOST drifted: <op> <resource> (<property> <seen>, want <x>); ...
+# Prints, per host in the stack config:  HOST clean  |  HOST drifted: <op> <resource> [(<property> <seen>, want <x>)]; ...
 # and, when the preview itself fails,  HOST error: <message>  |  HOST not checked (the preview failed).
 # Exit status: 0 every host clean, 1 drift, 2 the preview failed (the report is incomplete). Reads the preview's
 # structured output (--json), so drift is seen whether it comes from a refresh or from the providers' diff.

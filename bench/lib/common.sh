@@ -36,7 +36,7 @@ EOF
 pulumi_cli() { # pulumi_cli DIR ARGS... (stdin passes through: secrets)
   local dir="$1"; shift
   (cd "$dir" && PULUMI_BACKEND_URL="file://$dir/.state" PULUMI_CONFIG_PASSPHRASE=bench-passphrase \
-    PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true \
+    PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true PATH="$BENCH_DIR/lib/trace:$PATH" \
     pulumi "$@" --stack bench --non-interactive)
 }
 pulumi_set_token() { printf '%s' "$2" | pulumi_cli "$1" config set --secret githubToken; }
@@ -58,11 +58,16 @@ ansible_setup() { # ansible_setup DIR INVENTORY_TEXT KNOWN_HOSTS
   umask 022
   ANSIBLE_KNOWN_HOSTS="$3"
 }
+# Ansible at its best by default: pipelining (one ssh exec per task instead of put + exec + rm), forks >= the
+# hosts (all hosts in parallel), ControlMaster/ControlPersist (Ansible's own default, one connection per host).
+# BENCH_ANSIBLE_PIPELINING=False measures Ansible's shipped default.
+ansible_forks() { local n="${TARGET_HOSTS:-1}"; echo "${BENCH_ANSIBLE_FORKS:-$((n > 10 ? n : 10))}"; }
+ansible_settings() { printf 'pipelining=%s forks=%s ControlPersist=60s' "${BENCH_ANSIBLE_PIPELINING:-True}" "$(ansible_forks)"; }
 ansible_run() { # ansible_run DIR TOKEN(valid|rotated) [EXTRA ARGS...]
   local dir="$1" token="$2" cp rc=0; shift 2
   cp="$(mktemp -d "$dir/cp.XXXXXX")"
   ANSIBLE_CONFIG="$BENCH_DIR/ansible/ansible.cfg" ANSIBLE_SSH_CONTROL_PATH_DIR="$cp" BENCH_RENDER_DIR="$dir/render" \
-    ANSIBLE_VAULT_PASSWORD_FILE="$dir/vault-pass" ANSIBLE_PIPELINING="${BENCH_ANSIBLE_PIPELINING:-False}" \
+    ANSIBLE_VAULT_PASSWORD_FILE="$dir/vault-pass" ANSIBLE_PIPELINING="${BENCH_ANSIBLE_PIPELINING:-True}" ANSIBLE_FORKS="$(ansible_forks)" \
     ANSIBLE_SSH_ARGS="-C -o ControlMaster=auto -o ControlPersist=60s -o StrictHostKeyChecking=yes -o UserKnownHostsFile=$ANSIBLE_KNOWN_HOSTS -o IdentitiesOnly=yes" \
     ansible-playbook -i "$dir/inventory" -e "@$dir/token-$token.yml" "$BENCH_DIR/ansible/playbook.yml" "$@" || rc=$?
   local s; for s in "$cp"/*; do [[ -S "$s" ]] && ssh -o ControlPath="$s" -O exit dummy >/dev/null 2>&1 || true; done
@@ -72,32 +77,43 @@ ansible_run() { # ansible_run DIR TOKEN(valid|rotated) [EXTRA ARGS...]
 
 # ------------------------------------------------------------------------------------------ measuring
 # sshd logs (LogLevel VERBOSE) one "Accepted publickey" per SSH connection and one "Starting session"
-# per channel that runs a command or subsystem (exec, sftp).
+# per channel that runs a command or subsystem (exec, sftp). SSHD_LOGS holds one log per host.
 SSHD_LOGS=()
-ssh_counts() { # prints "<connections> <sessions>" summed over SSHD_LOGS
-  local c=0 s=0 f a b
+ssh_counts() { # prints "<connections per log, comma-separated> <sessions total>"
+  local f a s=0 b cs=()
   for f in "${SSHD_LOGS[@]}"; do
     a=$(grep -c 'Accepted publickey' "$f" || true); b=$(grep -c 'Starting session' "$f" || true)
-    c=$((c + a)); s=$((s + b))
+    cs+=("$a"); s=$((s + b))
   done
-  echo "$c $s"
+  echo "$(IFS=,; echo "${cs[*]}") $s"
 }
-# measure SCENARIO TOOL REP HOSTS -- CMD... : runs CMD (output to a log), appends a row to $RESULTS_TSV.
+# The docker provider dials with the `ssh` it finds on PATH; pulumi_cli puts bench/lib/trace first, whose
+# `ssh` appends a line to $BENCH_SSH_TRACE and execs /usr/bin/ssh. So the docker provider's share of the
+# connections is known; the rest are the in-process clients (the dynamic providers' pooled ssh2
+# connection, the command provider's Go client).
+# measure SCENARIO TOOL REP HOSTS -- CMD... : runs CMD (output to a log), appends a row to $RESULTS_TSV:
+# target hosts scenario tool rep seconds conns conns-max-per-host sessions docker-ssh-runs ansible-settings summary
 measure() {
   local scen="$1" tool="$2" rep="$3" hosts="$4"; shift 5
-  local log="$BENCH_TMP/logs/$hosts-$scen-$tool-$rep.log" c0 s0 c1 s1 t0 t1 rc=0 summary
+  local log="$BENCH_TMP/logs/$TARGET_LABEL-$hosts-$scen-$tool-$rep.log" c0 s0 c1 s1 t0 t1 rc=0 summary secs
   read -r c0 s0 < <(ssh_counts)
+  export BENCH_SSH_TRACE="$BENCH_TMP/ssh-trace"; : >"$BENCH_SSH_TRACE"
   t0=$(now)
   "$@" >"$log" 2>&1 || rc=$?
   t1=$(now)
   sleep 0.2 # let sshd flush its log lines
   read -r c1 s1 < <(ssh_counts)
   if ((rc != 0)); then tail -n 40 "$log" >&2; die "$tool $scen (rep $rep, $hosts hosts) failed (exit $rc), log $log"; fi
+  local -a a b; IFS=, read -r -a a <<<"$c0"; IFS=, read -r -a b <<<"$c1"
+  local i conns=0 cmax=0 d dials
+  for i in "${!b[@]}"; do d=$((b[i] - a[i])); conns=$((conns + d)); ((d > cmax)) && cmax=$d; done
+  dials=$(wc -l <"$BENCH_SSH_TRACE"); unset BENCH_SSH_TRACE
   summary="$(change_summary "$tool" "$log")"
-  printf '%s\t%s\t%s\t%s\t%.3f\t%s\t%s\t%s\n' "$hosts" "$scen" "$tool" "$rep" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
-    "$((c1 - c0))" "$((s1 - s0))" "$summary" >>"$RESULTS_TSV"
-  printf '   %-9s %-8s rep %s  %6.1fs  ssh conns %3s  sessions %4s  %s\n' "$scen" "$tool" "$rep" \
-    "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$((c1 - c0))" "$((s1 - s0))" "$summary" >&2
+  secs="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$TARGET_LABEL" "$hosts" "$scen" "$tool" "$rep" "$secs" \
+    "$conns" "$cmax" "$((s1 - s0))" "$dials" "$([[ $tool == ansible ]] && ansible_settings || echo "${BENCH_PATH:-defaults}")" "$summary" >>"$RESULTS_TSV"
+  printf '   %-9s %-8s rep %s  %6.1fs  ssh conns %3s (max/host %s, docker ssh %s)  sessions %4s  %s\n' "$scen" "$tool" "$rep" \
+    "$secs" "$conns" "$cmax" "$dials" "$((s1 - s0))" "$summary" >&2
 }
 # What the run did, one short string: pulumi's "Resources:" counts, ansible's recap totals.
 change_summary() {

@@ -1,58 +1,119 @@
-// node bench/lib/stats.mjs RESULTS_TSV NOTES_TSV OUT_PREFIX: prints the table, writes OUT_PREFIX.md and .json.
-// Rows: hosts scenario tool rep seconds ssh_connections ssh_sessions summary.
+// node bench/lib/stats.mjs RESULTS_TSV NOTES_TSV OUT_PREFIX: prints the table and the targets of issue 11,
+// writes OUT_PREFIX.md, .json and .dat (the chart's data, drawn by bench/lib/chart.gp).
+// Rows: target hosts scenario tool rep seconds conns conns-max-per-host sessions docker-ssh-runs settings summary.
 import fs from "node:fs";
 
 const [tsv, notesTsv, out] = process.argv.slice(2);
 const rows = fs.readFileSync(tsv, "utf8").trim().split("\n").filter(Boolean).map((l) => {
-    const [hosts, scenario, tool, rep, seconds, conns, sessions, summary] = l.split("\t");
-    return { hosts: +hosts, scenario, tool, rep: +rep, seconds: +seconds, conns: +conns, sessions: +sessions, summary };
+    const [target, hosts, scenario, tool, rep, seconds, conns, connsMaxHost, sessions, dockerSsh, settings, summary] = l.split("\t");
+    return { target, hosts: +hosts, scenario, tool, rep: +rep, seconds: +seconds, conns: +conns, connsMaxHost: +connsMaxHost, sessions: +sessions, dockerSsh: +dockerSsh, settings, summary };
 });
 const notes = fs.existsSync(notesTsv) ? fs.readFileSync(notesTsv, "utf8").trim().split("\n").filter(Boolean).map((l) => l.split("\t")) : [];
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const stat = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs), runs: xs });
 const order = ["fresh", "noop", "rotation", "drift"];
+const targets = ["sandbox", "fleet"].filter((t) => rows.some((r) => r.target === t));
 const groups = [];
-for (const hosts of [...new Set(rows.map((r) => r.hosts))].sort((a, b) => a - b)) {
-    for (const scenario of order.filter((s) => rows.some((r) => r.hosts === hosts && r.scenario === s))) {
-        const g = { hosts, scenario };
-        for (const tool of ["pulumi", "ansible"]) {
-            const rs = rows.filter((r) => r.hosts === hosts && r.scenario === scenario && r.tool === tool);
-            g[tool] = { seconds: stat(rs.map((r) => r.seconds)), sshConnections: stat(rs.map((r) => r.conns)), sshSessions: stat(rs.map((r) => r.sessions)), summary: rs.map((r) => r.summary) };
+for (const target of targets) {
+    for (const hosts of [...new Set(rows.filter((r) => r.target === target).map((r) => r.hosts))].sort((a, b) => a - b)) {
+        for (const scenario of order.filter((s) => rows.some((r) => r.target === target && r.hosts === hosts && r.scenario === s))) {
+            const g = { target, hosts, scenario };
+            for (const tool of ["pulumi", "ansible"]) {
+                const rs = rows.filter((r) => r.target === target && r.hosts === hosts && r.scenario === scenario && r.tool === tool);
+                g[tool] = {
+                    seconds: stat(rs.map((r) => r.seconds)),
+                    sshConnections: stat(rs.map((r) => r.conns)),
+                    sshConnectionsPerHost: stat(rs.map((r) => r.conns / hosts)),
+                    sshConnectionsMaxPerHost: stat(rs.map((r) => r.connsMaxHost)),
+                    sshSessions: stat(rs.map((r) => r.sessions)),
+                    dockerSsh: stat(rs.map((r) => r.dockerSsh)),
+                    settings: [...new Set(rs.map((r) => r.settings))].join(" | "),
+                    summary: rs.map((r) => r.summary),
+                };
+            }
+            g.ratio = g.pulumi.seconds.median / g.ansible.seconds.median;
+            groups.push(g);
         }
-        g.ratio = g.pulumi.seconds.median / g.ansible.seconds.median;
-        groups.push(g);
     }
 }
-// Fleet scaling: median at N hosts / median at 1 host, per tool and scenario.
+// Growth from 1 to N hosts: median at N / median at 1 host of the same target (the fleet's own 1-host
+// run when there is one: same namespaces, same cached layers), else of the sandbox host.
+const oneHost = (target, scenario) => groups.find((x) => x.hosts === 1 && x.target === target && x.scenario === scenario) ?? groups.find((x) => x.hosts === 1 && x.scenario === scenario);
 for (const g of groups) {
-    const one = groups.find((x) => x.hosts === 1 && x.scenario === g.scenario);
-    if (one && g.hosts > 1) g.scaling = { pulumi: g.pulumi.seconds.median / one.pulumi.seconds.median, ansible: g.ansible.seconds.median / one.ansible.seconds.median };
+    const one = oneHost(g.target, g.scenario);
+    if (one && g.hosts > 1) g.scaling = { from: `${one.target} 1`, pulumi: g.pulumi.seconds.median / one.pulumi.seconds.median, ansible: g.ansible.seconds.median / one.ansible.seconds.median };
 }
+
+// The targets of issue 11. One host: the sandbox host if measured, else the fleet's 1-host run.
+const ratioTargets = { noop: 0.5, rotation: 0.6, drift: 0.6, fresh: 0.8 };
+const scalingTargets = { noop: 1.3, rotation: 1.8, drift: 1.8 };
+const verdicts = [];
+for (const [scenario, max] of Object.entries(ratioTargets)) {
+    const g = groups.find((x) => x.hosts === 1 && x.target === targets[0] && x.scenario === scenario);
+    if (g) verdicts.push({ what: `1 host (${g.target}), ${scenario}: program/Ansible ${g.ratio.toFixed(2)}`, target: `<= ${max}`, met: g.ratio <= max });
+}
+const largest = Math.max(0, ...groups.filter((g) => g.scaling).map((g) => g.hosts));
+for (const [scenario, max] of Object.entries(scalingTargets)) {
+    const g = groups.find((x) => x.hosts === largest && x.scenario === scenario && x.scaling);
+    if (g) verdicts.push({ what: `${g.hosts} hosts (${g.target}), ${scenario}: program ${g.hosts}-host / 1-host (${g.scaling.from}) ${g.scaling.pulumi.toFixed(2)}x`, target: `<= ${max}x`, met: g.scaling.pulumi <= max });
+}
+
 const f = (x) => x.toFixed(1);
 const cell = (s) => `${f(s.median)} s (${f(s.min)}–${f(s.max)})`;
-const head = "| hosts | scenario | pulumi median (min–max) | ansible median (min–max) | pulumi/ansible | SSH conns pulumi / ansible | SSH sessions pulumi / ansible | 1→N hosts pulumi / ansible |";
-const lines = [head, "| --- | --- | --- | --- | --- | --- | --- | --- |"];
+const perHost = (x) => (Number.isInteger(x) ? String(x) : x.toFixed(1));
+const head = "| target | hosts | scenario | program median (min–max) | Ansible median (min–max) | program/Ansible | Ansible settings | SSH conns per host: program (docker ssh) / Ansible | SSH sessions program / Ansible | 1→N hosts program / Ansible |";
+const lines = [head, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"];
 for (const g of groups) {
-    lines.push(`| ${g.hosts} | ${g.scenario} | ${cell(g.pulumi.seconds)} | ${cell(g.ansible.seconds)} | ${g.ratio.toFixed(2)} | ${g.pulumi.sshConnections.median} / ${g.ansible.sshConnections.median} | ${g.pulumi.sshSessions.median} / ${g.ansible.sshSessions.median} | ${g.scaling ? `${g.scaling.pulumi.toFixed(2)}x / ${g.scaling.ansible.toFixed(2)}x` : "–"} |`);
+    const p = g.pulumi, a = g.ansible;
+    lines.push(
+        `| ${g.target} | ${g.hosts} | ${g.scenario} | ${cell(p.seconds)} | ${cell(a.seconds)} | ${g.ratio.toFixed(2)} | ${a.settings} | ` +
+            `${perHost(p.sshConnectionsPerHost.median)} (${perHost(p.dockerSsh.median / g.hosts)}) / ${perHost(a.sshConnectionsPerHost.median)} | ` +
+            `${p.sshSessions.median} / ${a.sshSessions.median} | ${g.scaling ? `${g.scaling.pulumi.toFixed(2)}x / ${g.scaling.ansible.toFixed(2)}x` : "–"} |`,
+    );
 }
-const what = [...new Set(groups.map((g) => `${g.hosts}:${g.scenario}`))].map((k) => {
-    const g = groups.find((x) => `${x.hosts}:${x.scenario}` === k);
-    return `- ${g.hosts} host(s), ${g.scenario}: pulumi ${[...new Set(g.pulumi.summary)].join(" | ")}; ansible ${[...new Set(g.ansible.summary)].join(" | ")}`;
-});
+const verdictLines = verdicts.map((v) => `- ${v.met ? "met" : "MISSED"}: ${v.what} (target ${v.target})`);
+const what = groups.map((g) => `- ${g.target} ${g.hosts} host(s), ${g.scenario}: program ${[...new Set(g.pulumi.summary)].join(" | ")}; Ansible ${[...new Set(g.ansible.summary)].join(" | ")}`);
+const env = process.env.BENCH_ENV ?? "";
 const md = [
-    `# github-flows-host benchmark: Pulumi program vs Ansible playbook`,
+    "# github-flows-host benchmark: Pulumi program vs Ansible playbook",
     "",
-    `${new Date().toISOString()} — ${process.env.BENCH_ENV ?? ""}`,
+    `${new Date().toISOString()} — ${env}`,
     "",
     ...lines,
     "",
-    "SSH conns = \"Accepted publickey\" lines sshd logged during the run (connections); SSH sessions = \"Starting session\" lines (exec/sftp channels).",
+    "Targets (issue 11):",
+    ...verdictLines,
     "",
-    "What each run did (pulumi: engine summary; ansible: PLAY RECAP totals):",
+    "Targets: sandbox = the sandbox host (loopback sshd, the machine's dockerd; fresh includes the 480 MB image pull); fleet = bench/fleet.sh namespaced hosts (own sshd and dockerd each; image layers cached, so fresh pulls only the manifest and tags).",
+    "SSH conns per host = \"Accepted publickey\" lines sshd logged during the run (connections) / hosts; (docker ssh) = the docker provider's `ssh` runs per host (bench/lib/trace/ssh), one connection each; SSH sessions = \"Starting session\" lines (exec/sftp channels), all hosts.",
+    "",
+    "What each run did (program: engine summary; Ansible: PLAY RECAP totals):",
     ...what,
     ...(notes.length ? ["", "Consistency checks:", ...notes.map((n) => `- ${n[0]} host(s): ${n[1]}: ${n[2]}`)] : []),
     "",
 ].join("\n");
 fs.writeFileSync(`${out}.md`, md);
-fs.writeFileSync(`${out}.json`, JSON.stringify({ date: new Date().toISOString(), env: process.env.BENCH_ENV ?? "", groups, rows }, null, 2) + "\n");
-process.stdout.write(`\n${lines.join("\n")}\n\n`);
+fs.writeFileSync(`${out}.json`, JSON.stringify({ date: new Date().toISOString(), env, groups, verdicts, rows }, null, 2) + "\n");
+// Chart data for bench/lib/chart.gp: one block (gnuplot `index`) per scenario and target, in the order of
+// `order` x `targets`, rows by hosts. The sandbox host is drawn beside the fleet's 1-host point (x - 0.15).
+const ansibleSettings = [...new Set(groups.map((g) => g.ansible.settings))].join(" | ");
+const runsPerPoint = Math.min(...groups.map((g) => Math.min(g.pulumi.seconds.runs.length, g.ansible.seconds.runs.length)));
+const dat = [
+    `# program path ${process.env.BENCH_PATH || "defaults"}; Ansible ${ansibleSettings}; medians of ${runsPerPoint} runs`,
+    `# targets: ${targets.join(" ")}`,
+    `# maxhosts: ${Math.max(...groups.map((g) => g.hosts))}`,
+    "# x hosts program_median program_min program_max ansible_median ansible_min ansible_max",
+];
+for (const scenario of order) {
+    for (const target of targets) {
+        dat.push(`# ${scenario} ${target}`);
+        for (const g of groups.filter((x) => x.scenario === scenario && x.target === target)) {
+            const x = g.target === "sandbox" && targets.includes("fleet") ? g.hosts - 0.15 : g.hosts;
+            const p = g.pulumi.seconds, a = g.ansible.seconds;
+            dat.push([x, g.hosts, p.median, p.min, p.max, a.median, a.min, a.max].join(" "));
+        }
+        dat.push("", "");
+    }
+}
+fs.writeFileSync(`${out}.dat`, dat.join("\n") + "\n");
+process.stdout.write(`\n${lines.join("\n")}\n\nTargets (issue 11):\n${verdictLines.join("\n")}\n\n`);

@@ -15,10 +15,23 @@ const { convertSignature } = require("ssh2/lib/protocol/utils.js") as { convertS
  * every run and a clean host shows no changes) in a 0700 directory of the operator's.
  */
 
-/** Where the agent of stack `project/stack` listens: stable across runs, private to the operator, under Pulumi's home. */
-export function agentSocketPath(project: string, stack: string, pulumiHome = process.env.PULUMI_HOME || path.join(os.homedir(), ".pulumi")): string {
+/** Where the agent of a stack listens: `forSsh` is what the docker provider's options name, `local` the same file here. */
+export interface AgentSocket {
+    /** `%d/...`: OpenSSH puts the local user's home for `%d`, so every operator's options read the same. */
+    forSsh: string;
+    /** The path this program listens on: the same home (from the passwd entry, as OpenSSH takes it). */
+    local: string;
+}
+
+/**
+ * The agent socket of stack `project/stack`: stable across runs and operators (the docker provider's options are
+ * stored in the shared state; a path naming one operator's home would show as a change to every other), private to
+ * the operator (a 0700 directory in the home).
+ */
+export function agentSocketPath(project: string, stack: string, home = os.userInfo().homedir): AgentSocket {
     const id = crypto.createHash("sha256").update(`${project}/${stack}`).digest("hex").slice(0, 16);
-    return path.join(pulumiHome, "github-flows-host", "agent", `${id}.sock`);
+    const rel = `.github-flows-host/agent/${id}.sock`;
+    return { forSsh: `%d/${rel}`, local: path.join(home, rel) };
 }
 
 /** Refuses a socket directory that another account could plant or read: it must be ours, 0700, not a link. */

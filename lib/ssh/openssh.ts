@@ -11,7 +11,8 @@ import { hostKeyAlgorithms, knownHostsLine, SSH_LIMITS, SshEndpoint, SshTarget }
 /** Options that pin one endpoint's key and authenticate with the agent only; `ssh` reads each as a config line. */
 function endpointOptions(e: SshEndpoint, agentSocket: string): string[] {
     const line = knownHostsLine(e.host, e.port, e.hostKey);
-    if (/[\s"'%\\]/.test(agentSocket)) throw new Error(`ssh-agent socket path '${agentSocket}' contains a character ssh options cannot carry`);
+    // `%d` (the local user's home) is the one token allowed: the path must read the same for every operator.
+    if (/[\s"'\\]/.test(agentSocket) || /%(?!d\/)/.test(agentSocket)) throw new Error(`ssh-agent socket path '${agentSocket}' contains a character ssh options cannot carry`);
     if (/[^\x21-\x7e ]|%/.test(line)) throw new Error(`pinned host key of ${e.host}:${e.port} contains characters ssh options cannot carry`);
     return [
         // No ~/.ssh/config or /etc/ssh/ssh_config: nothing of the operator's may change where or how we connect.
@@ -43,8 +44,9 @@ export function dockerSshOpts(t: SshTarget, agentSocket: string): string[] {
     if (t.proxy) {
         const p = t.proxy;
         const hop = ["ssh", ...endpointOptions(p, agentSocket), "-W", `${t.host}:${t.port}`, "-p", String(p.port), "-l", p.user, "--", p.host];
-        // ssh runs ProxyCommand with /bin/sh -c: every word quoted; `%` would be a token, so none may appear.
-        opts.push("-o", `ProxyCommand=${quoteAll(hop)}`);
+        // ssh runs ProxyCommand with /bin/sh -c: every word quoted. ProxyCommand knows only %%, %h, %n, %p and %r:
+        // the agent's `%d` is written `%%d`, which the outer ssh hands to the inner one as `%d`.
+        opts.push("-o", `ProxyCommand=${quoteAll(hop).replace(/%d\//g, "%%d/")}`);
     }
     return opts;
 }

@@ -1,8 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as os from "os";
-import * as path from "path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { FlowsHost } from "../../components";
 import { FlowsConfig, parseConfig } from "../../lib/config";
 import { profileJson, renderProfile } from "../../lib/profile";
@@ -22,14 +21,7 @@ const homes: Record<string, string> = {};
 
 /** What the mock engine saw: one entry per registered resource. */
 const registered: pulumi.runtime.MockResourceArgs[] = [];
-// The docker-provider path starts an in-process ssh-agent under PULUMI_HOME: keep it out of the real home.
-const pulumiHome = fs.mkdtempSync(path.join(os.tmpdir(), "gfh-unit-home-"));
-process.env.PULUMI_HOME = pulumiHome;
-
-afterAll(() => {
-    fs.rmSync(pulumiHome, { recursive: true, force: true });
-});
-
+// The docker-provider path starts an in-process ssh-agent in ~/.github-flows-host/agent (its socket goes at exit).
 beforeAll(async () => {
     await pulumi.runtime.setMocks(
         {
@@ -292,8 +284,8 @@ describe("imageSource and remoteCommands", () => {
         expect(sshOpts).toEqual(expect.arrayContaining(["StrictHostKeyChecking=yes", "UserKnownHostsFile=none", "GlobalKnownHostsFile=none", "IdentityFile=none"]));
         expect(sshOpts).toContain(`KnownHostsCommand=/bin/echo [203.0.113.10]:2222 ${b.config.hosts[0].hostKey}`);
         const agent = sshOpts.find((o) => o.startsWith("IdentityAgent="))!.slice("IdentityAgent=".length);
-        expect(agent.startsWith(path.join(pulumiHome, "github-flows-host", "agent"))).toBe(true);
-        expect(fs.statSync(agent).isSocket()).toBe(true);
+        expect(agent).toMatch(/^%d\/\.github-flows-host\/agent\/[0-9a-f]{16}\.sock$/);
+        expect(fs.statSync(agent.replace("%d", os.userInfo().homedir)).isSocket()).toBe(true);
         expect(provider.inputs.disableDockerDaemonCheck).toBe("true"); // provider config is JSON text
         expect(JSON.stringify(provider.inputs)).not.toContain(PRIVATE_KEY_BODY);
         const again = await build({ hosts: [host({ port: 2222 })] });

@@ -414,7 +414,7 @@ describe("loadStackConfig", () => {
         expect(loadStackConfig(all({ "github-flows-host:profile": '{"promptFile":"other.md"}' }), dir).prompt).toBe("other");
     });
 
-    it("throws a RunError naming flows:profile.promptFile when the prompt is missing", () => {
+    it("throws a RunError naming github-flows-host:profile.promptFile when the prompt is missing", () => {
         let err: unknown;
         try {
             loadStackConfig(all({ "github-flows-host:profile": '{"promptFile":"prompts/missing.md"}' }), dir);

@@ -1,4 +1,4 @@
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -152,6 +152,26 @@ describe("file writes as the runtime user (SSH user root)", () => {
         expect(r.code, r.stderr).toBe(0);
         expect(stat(`${home}/.secrets/gh-token`)).toBe(`600 ${ADV_UID}:${ADV_GID}`);
         expect(fs.readFileSync(`${home}/.secrets/gh-token`, "utf8")).toBe("ghp_new");
+    });
+
+    it("writes side by side into shared missing parents (resources run in parallel)", async () => {
+        // A slow mkdir widens the window between "is it there?" and "make it" that parallel runs race through.
+        const bin = fs.mkdtempSync(path.join(base, "bin-"));
+        fs.chmodSync(bin, 0o755);
+        fs.writeFileSync(path.join(bin, "mkdir"), `#!/bin/sh\nsleep 0.2\nexec /usr/bin/mkdir "$@"\n`, { mode: 0o755 });
+        const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+        const one = (i: number) =>
+            new Promise<number | null>((resolve) => {
+                const l = launch(writeFileScript({ path: `${home}/work/cfg/repos/bulk/r${i}/issue_comment-created/profile.json`, owner: ADV, mode: "644" }), `{"n":${i}}`);
+                // As the runtime user itself (the sandbox's SSH user), where no privilege change slows the race down.
+                const p = spawn("setpriv", ["--reuid", String(ADV_UID), "--regid", String(ADV_GID), "--init-groups", "sh", "-c", l.command], { stdio: ["pipe", "ignore", "ignore"], env });
+                p.stdin.end(l.input);
+                p.on("exit", resolve);
+            });
+        const codes = await Promise.all(Array.from({ length: 20 }, (_, i) => one(i)));
+        expect(codes).toEqual(codes.map(() => 0));
+        expect(fs.readdirSync(`${home}/work/cfg/repos/bulk`)).toHaveLength(20);
+        expect(stat(`${home}/work/cfg/repos`)).toBe(`755 ${ADV_UID}:${ADV_GID}`);
     });
 
     it("refuses a link at the file, naming its target", () => {

@@ -2,8 +2,8 @@ import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
-import { configSchema, parseConfig, SECRET_KEYS } from "../../lib/config";
-import { rawConfig } from "../fixtures/config";
+import { ConfigError, configSchema, parseConfig, SECRET_KEYS } from "../../lib/config";
+import { HOST_KEY, rawConfig } from "../fixtures/config";
 
 /** Pulumi.yaml must describe exactly the schema's keys, with the schema's defaults: the schema decides. */
 const project = yaml.load(fs.readFileSync(path.join(__dirname, "../../Pulumi.yaml"), "utf8")) as {
@@ -48,15 +48,41 @@ describe("Pulumi.yaml and the config schema agree", () => {
 });
 
 describe("Pulumi.prod.yaml", () => {
-    it("is a valid stack: every non-secret key, accepted by the schema once the secrets are set", () => {
-        const prod = yaml.load(fs.readFileSync(path.join(__dirname, "../../Pulumi.prod.yaml"), "utf8")) as { config: Record<string, unknown> };
-        const prefix = `${project.name}:`;
-        const raw = Object.fromEntries(Object.entries(prod.config).map(([k, v]) => [k.slice(prefix.length), v]));
-        const secrets = Object.keys(project.config).filter((k) => project.config[k].secret || k === "openaiApiKey");
-        expect(Object.keys(raw).sort()).toEqual(schemaKeys.filter((k) => !secrets.includes(k)));
-        const fixtures = rawConfig();
-        const cfg = parseConfig({ ...raw, sshPrivateKey: fixtures.sshPrivateKey, githubToken: fixtures.githubToken });
-        expect(cfg.hosts.map((h) => h.name)).toEqual(["flows-1", "flows-2"]);
+    const prod = yaml.load(fs.readFileSync(path.join(__dirname, "../../Pulumi.prod.yaml"), "utf8")) as { config: Record<string, unknown> };
+    const prefix = `${project.name}:`;
+    const raw = Object.fromEntries(Object.entries(prod.config).map(([k, v]) => [k.slice(prefix.length), v]));
+    const secrets = Object.keys(project.config).filter((k) => project.config[k].secret || k === "openaiApiKey");
+    /** The keys the README's production walk adds with commands (scripts/pin-host-key.sh, `config set --path`). */
+    const ADDED_BY_THE_WALK = ["hosts", "repositories"];
+    const fixtures = rawConfig();
+    const withSecrets = { sshPrivateKey: fixtures.sshPrivateKey, githubToken: fixtures.githubToken };
+
+    it("holds every non-secret key except the two the walk adds", () => {
+        expect(Object.keys(raw).sort()).toEqual(schemaKeys.filter((k) => !secrets.includes(k) && !ADDED_BY_THE_WALK.includes(k)));
+    });
+
+    it("is refused as shipped, naming the missing keys: no placeholder host or repository can reach `up`", () => {
+        let problems: string[] = [];
+        try {
+            parseConfig({ ...raw, ...withSecrets });
+        } catch (e) {
+            problems = (e as ConfigError).problems;
+        }
+        expect(problems.map((p) => p.split(":").slice(0, 2).join(":")).sort()).toEqual(["github-flows-host:hosts", "github-flows-host:repositories"]);
+    });
+
+    it("is a valid stack once the walk has added hosts and repositories and the secrets are set", () => {
+        const walked = {
+            ...raw,
+            ...withSecrets,
+            hosts: [{ name: "flows-1", address: "203.0.113.10", port: 22, user: "root", hostKey: HOST_KEY }],
+            repositories: ["acme/webshop", "acme/billing"],
+            imagePullFrom: "registry.example.com/github-flows/agent-codex:2026-11-20",
+        };
+        const cfg = parseConfig(walked);
+        expect(cfg.hosts.map((h) => h.name)).toEqual(["flows-1"]);
+        expect(cfg.imageSource).toBe("docker-provider");
+        expect(cfg.remoteCommands).toBe("pulumi-command");
         expect(fs.existsSync(path.join(__dirname, "../..", cfg.profile.promptFile))).toBe(true);
     });
 });

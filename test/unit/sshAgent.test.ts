@@ -46,10 +46,14 @@ const u32 = (n: number) => Buffer.from([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 
 const str = (b: Buffer | string) => Buffer.concat([u32(Buffer.byteLength(b)), Buffer.from(b)]);
 
 describe("in-process ssh-agent", () => {
-    it("stable socket path per project and stack under PULUMI_HOME, different across stacks", () => {
-        expect(agentSocketPath("p", "s", "/h")).toBe(agentSocketPath("p", "s", "/h"));
-        expect(agentSocketPath("p", "s", "/h")).toMatch(/^\/h\/github-flows-host\/agent\/[0-9a-f]{16}\.sock$/);
-        expect(agentSocketPath("p", "s", "/h")).not.toBe(agentSocketPath("p", "t", "/h"));
+    it("stable socket path per project and stack in the home, the same text for every operator, different across stacks", () => {
+        const a = agentSocketPath("p", "s", "/h");
+        expect(a).toEqual(agentSocketPath("p", "s", "/h"));
+        expect(a.local).toMatch(/^\/h\/\.github-flows-host\/agent\/[0-9a-f]{16}\.sock$/);
+        // What the docker provider's options name is the same for every operator: OpenSSH puts the home for %d.
+        expect(a.forSsh).toBe(a.local.replace(/^\/h/, "%d"));
+        expect(agentSocketPath("p", "s", "/other").forSsh).toBe(a.forSsh);
+        expect(agentSocketPath("p", "t", "/h").local).not.toBe(a.local);
     });
 
     for (const type of ["ed25519", "ecdsa", "rsa"] as const) {

@@ -47,6 +47,15 @@ describe("OpenSSH options of the docker provider", () => {
         expect(words.slice(-8)).toEqual(["-W", "203.0.113.10:2222", "-p", "22", "-l", "jump", "--", "198.51.100.7"]);
     });
 
+    it("name the agent by %d (the operator's home) so every operator's options read the same; %%d inside ProxyCommand", () => {
+        const sock = "%d/.github-flows-host/agent/0123456789abcdef.sock";
+        expect(value(dockerSshOpts(target(), sock), "IdentityAgent")).toEqual([sock]);
+        const [proxy] = value(dockerSshOpts(target({ proxy: { host: "198.51.100.7", port: 22, user: "jump", hostKey: HOST_KEY_2 } }), sock), "ProxyCommand");
+        // The outer ssh expands %% to %, so the inner ssh sees %d; a bare %d would be an unknown ProxyCommand token.
+        expect(proxy).toContain("IdentityAgent=%%d/.github-flows-host/agent/");
+        expect(proxy.replace(/%%/g, "")).not.toMatch(/%[^%]/);
+    });
+
     it("refuse values that ssh's option parser would split or expand", () => {
         expect(() => dockerSshOpts(target(), "/home/a b/agent.sock")).toThrow(/ssh options cannot carry/);
         expect(() => dockerSshOpts(target(), "/home/%u/agent.sock")).toThrow(/ssh options cannot carry/);
