@@ -44,6 +44,11 @@ export interface DriftReport {
 const FLOWS_HOST = "github-flows-host:index:FlowsHost";
 /** Steps that change nothing, or are the halves of a replace already reported as `replace`. */
 const QUIET_OPS = new Set(["same", "refresh", "read", "create-replacement", "delete-replaced", "discard-replaced"]);
+/**
+ * Types whose changes are not drift: the stack itself, and the dynamic providers' default provider, which takes the
+ * whole stack config as its own (a config change not yet applied updates it) and holds no host state.
+ */
+const NOT_HOST_STATE = new Set(["pulumi:pulumi:Stack", "pulumi:providers:pulumi-nodejs"]);
 /** Pseudo-host for changes under no host (stack-level resources). */
 export const STACK_LINE = "(stack)";
 
@@ -125,8 +130,13 @@ export function driftReport(preview: PreviewJson, previewExit: number): DriftRep
     };
 
     const changes = new Map<string, string[]>();
+    let notDrift = 0;
     for (const s of steps) {
-        if (QUIET_OPS.has(s.op) || typeOf(s.urn) === "pulumi:pulumi:Stack") continue;
+        if (QUIET_OPS.has(s.op)) continue;
+        if (NOT_HOST_STATE.has(typeOf(s.urn))) {
+            notDrift++;
+            continue;
+        }
         const h = hostOf(s.urn);
         changes.set(h, [...(changes.get(h) ?? []), describeStep(s)]);
     }
@@ -138,7 +148,8 @@ export function driftReport(preview: PreviewJson, previewExit: number): DriftRep
         errors.push(`${h}: ${plain(d.message)}`);
         if (h !== STACK_LINE && !hostErrors.has(h)) hostErrors.set(h, plain(d.message));
     }
-    const failed = errors.length > 0 || (previewExit !== 0 && changes.size === 0);
+    // A non-zero exit is explained by changes, including those that are not drift (`--expect-no-changes` counts them).
+    const failed = errors.length > 0 || (previewExit !== 0 && changes.size === 0 && notDrift === 0);
     const names = [...hosts, ...(changes.has(STACK_LINE) ? [STACK_LINE] : [])];
     const lines = names.map((h) => {
         if (changes.get(h)?.length) return `${h} drifted: ${changes.get(h)?.join("; ")}`;

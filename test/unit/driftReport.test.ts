@@ -88,6 +88,12 @@ describe("drift report from pulumi preview --json", () => {
         expect(r.lines).toEqual(["h clean", "old drifted: delete old"]);
     });
 
+    it("the dynamic providers' default provider (it takes the whole stack config) is not drift", () => {
+        const r = driftReport({ config: config("h"), steps: [step("update", "urn:pulumi:prod::github-flows-host::pulumi:providers:pulumi-nodejs::default")] }, 255);
+        // pulumi's non-zero exit (it counts that change) is explained, so this is no failure either.
+        expect(r).toEqual({ lines: ["h clean"], exitCode: 0, errors: [] });
+    });
+
     it("a change under no host goes on a (stack) line", () => {
         const r = driftReport({ config: config("h"), steps: [step("update", "urn:pulumi:prod::github-flows-host::pulumi:providers:command::default")] }, 255);
         expect(r.lines).toEqual(["h clean", "(stack) drifted: update default"]);
