@@ -94,17 +94,19 @@ const md = [
 ].join("\n");
 fs.writeFileSync(`${out}.md`, md);
 fs.writeFileSync(`${out}.json`, JSON.stringify({ date: new Date().toISOString(), env, groups, verdicts, rows }, null, 2) + "\n");
-// Chart data for bench/lib/chart.gp: one block (gnuplot `index`) per scenario and target, in the order of
-// `order` x `targets`, rows by hosts. The sandbox host is drawn beside the fleet's 1-host point (x - 0.15).
+// Chart data for bench/lib/chart.gp: one block (gnuplot `index`) per measured scenario and target, in the
+// order of `scenarios` x `targets`, rows by hosts (a target measures every scenario of the run). The sandbox host is drawn beside the fleet's 1-host point (x - 0.15).
 const ansibleSettings = [...new Set(groups.map((g) => g.ansible.settings))].join(" | ");
 const runsPerPoint = Math.min(...groups.map((g) => Math.min(g.pulumi.seconds.runs.length, g.ansible.seconds.runs.length)));
+const scenarios = order.filter((s) => groups.some((g) => g.scenario === s));
 const dat = [
     `# program path ${process.env.BENCH_PATH || "defaults"}; Ansible ${ansibleSettings}; medians of ${runsPerPoint} runs`,
     `# targets: ${targets.join(" ")}`,
     `# maxhosts: ${Math.max(...groups.map((g) => g.hosts))}`,
+    `# scenarios: ${scenarios.join(" ")}`,
     "# x hosts program_median program_min program_max ansible_median ansible_min ansible_max",
 ];
-for (const scenario of order) {
+for (const scenario of scenarios) {
     for (const target of targets) {
         dat.push(`# ${scenario} ${target}`);
         for (const g of groups.filter((x) => x.scenario === scenario && x.target === target)) {
