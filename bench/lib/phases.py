@@ -75,10 +75,30 @@ for t, msg in rows:
     if m and "(resource)" in m.group(1):
         a = t - t0
         b = first(rf"Handshake.*{re.escape(m.group(2))}|Provider\[[^\]]+\]\.GetPluginInfo\(\) success", a)
-        span(f"plugin {m.group(1)} started", a, b, "  (on the path of the first resource that needs it)")
+        span(f"plugin {m.group(1)} started (launch -> handshake)", a, b)
 calls = r"Provider\[[^\]]+\]\.(Check|Diff|Read|Create|Update|Delete)\("
 n = sum(1 for _, msg in rows if re.search(calls + r".*executing", msg))
 span(f"resources checked and diffed ({n} provider calls; the dynamic providers' diffs read the host over SSH)", first(calls), last(calls))
+# Each provider call's own duration (executing -> success), summed per plugin and method.
+plugin_of = {}
+for _, msg in rows:
+    m = re.search(r"(Provider\[[^\]]+\])\.GetPluginInfo\(\) success \(#version=([^)]+)\)", msg)
+    if m:
+        plugin_of[m.group(1)] = {"1.2.1": "command", "5.2.0": "docker"}.get(m.group(2), f"v{m.group(2)} (pulumi-nodejs: the dynamic providers)")
+started, took = {}, {}
+for t, msg in rows:
+    m = re.search(r"(Provider\[[^\]]+\])\.(Check|Diff|Read|Create|Update|Delete)\((?:[^,)]*,)?(urn:[^,)]+)[^)]*\).*?(executing|success|unimplemented|failed)", msg)
+    if not m:
+        continue
+    key = (m.group(1), m.group(2), m.group(3))
+    if m.group(4) == "executing":
+        started[key] = t
+    elif key in started:
+        k = (plugin_of.get(m.group(1), m.group(1)), m.group(2))
+        n_, sum_ = took.get(k, (0, 0.0))
+        took[k] = (n_ + 1, sum_ + t - started.pop(key))
+for (plugin, method), (n_, sum_) in sorted(took.items()):
+    print(f"                  {sum_:5.2f} s  {n_} {method} call(s) of plugin {plugin}, summed")
 span("program exit after the last call", last(calls), exited)
 span("engine shutdown (plugins killed, snapshot)", exited, end)
 print(f"  total {end:5.2f} s (log time; the -v=9 log itself adds some)")
