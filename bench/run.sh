@@ -15,6 +15,7 @@
 #   BENCH_ANSIBLE_FORKS (max(10, hosts)) Ansible's forks
 #   BENCH_TRANSPILE_ONLY ("")            set PULUMI_NODEJS_TRANSPILE_ONLY for the pulumi runs
 #   BENCH_SKIP_DEFAULT ("")              1 = skip the default sandbox host (fleet only; the default host is untouched)
+#   BENCH_KEEP_LOGS ("")                 1 = keep the run's logs (/tmp/gfh-bench.*) after a successful run
 #   BENCH_DOCKER_SSH_MUX ("")            experiment: OpenSSH ControlMaster for the docker provider's ssh (bench/lib/trace/ssh)
 # Writes bench/results/<UTC timestamp>.{md,json,dat,svg} and bench/results/latest.{md,svg} (latest-ssh2.* for
 # BENCH_PATH=ssh2; kept in git, the others are ignored); the chart (seconds against hosts per scenario) is
@@ -59,7 +60,7 @@ STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 cleanup() {
   local rc=$?
   [[ "$(type -t fleet_down)" == function ]] && fleet_down || true
-  if ((rc == 0)); then rm -rf "$BENCH_TMP"; else say "kept $BENCH_TMP (logs) after the failure"; fi
+  if ((rc == 0)) && [[ -z "${BENCH_KEEP_LOGS:-}" ]]; then rm -rf "$BENCH_TMP"; else say "kept $BENCH_TMP (logs)"; fi
 }
 trap cleanup EXIT
 [[ -n "${BENCH_TRANSPILE_ONLY:-}" ]] && export PULUMI_NODEJS_TRANSPILE_ONLY="$BENCH_TRANSPILE_ONLY"
