@@ -15,8 +15,11 @@
 #   BENCH_ANSIBLE_FORKS (max(10, hosts)) Ansible's forks
 #   BENCH_TRANSPILE_ONLY ("")            set PULUMI_NODEJS_TRANSPILE_ONLY for the pulumi runs
 #   BENCH_SKIP_DEFAULT ("")              1 = skip the default sandbox host (fleet only; the default host is untouched)
-# Writes bench/results/<UTC timestamp>.{md,json,dat,svg} and bench/results/latest.{md,svg} (kept in git; the
-# others are ignored); the chart (seconds against hosts per scenario) is drawn by gnuplot.
+#   BENCH_KEEP_LOGS ("")                 1 = keep the run's logs (/tmp/gfh-bench.*) after a successful run
+#   BENCH_DOCKER_SSH_MUX ("")            experiment: OpenSSH ControlMaster for the docker provider's ssh (bench/lib/trace/ssh)
+# Writes bench/results/<UTC timestamp>.{md,json,dat,svg} and bench/results/latest.{md,svg} (latest-ssh2.* for
+# BENCH_PATH=ssh2; kept in git, the others are ignored); the chart (seconds against hosts per scenario) is
+# drawn by gnuplot (bench/lib/chart.gp).
 # Where pulumi spends its time: bench/profile.sh.
 set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -57,7 +60,7 @@ STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 cleanup() {
   local rc=$?
   [[ "$(type -t fleet_down)" == function ]] && fleet_down || true
-  if ((rc == 0)); then rm -rf "$BENCH_TMP"; else say "kept $BENCH_TMP (logs) after the failure"; fi
+  if ((rc == 0)) && [[ -z "${BENCH_KEEP_LOGS:-}" ]]; then rm -rf "$BENCH_TMP"; else say "kept $BENCH_TMP (logs)"; fi
 }
 trap cleanup EXIT
 [[ -n "${BENCH_TRANSPILE_ONLY:-}" ]] && export PULUMI_NODEJS_TRANSPILE_ONLY="$BENCH_TRANSPILE_ONLY"
@@ -186,6 +189,8 @@ BENCH_ENV="$(printf 'program path %s, pulumi %s, ansible-core %s, node %s, %s CP
   BENCH_PATH="${BENCH_PATH:-defaults}" node "$BENCH_DIR/lib/stats.mjs" "$RESULTS_TSV" "$BENCH_TMP/notes.tsv" "$BENCH_DIR/results/$STAMP"
 say "chart (gnuplot)"
 gnuplot -e "datafile='$BENCH_DIR/results/$STAMP.dat'; outfile='$BENCH_DIR/results/$STAMP.svg'" "$BENCH_DIR/lib/chart.gp"
-cp "$BENCH_DIR/results/$STAMP.md" "$BENCH_DIR/results/latest.md"
-cp "$BENCH_DIR/results/$STAMP.svg" "$BENCH_DIR/results/latest.svg"
-say "results: bench/results/$STAMP.{md,json,svg} (and latest.md, latest.svg)"
+# latest.* is the defaults' run; another path or the mux experiment has its own (latest-ssh2.*, latest-mux.*).
+LATEST="latest$([[ "${BENCH_PATH:-defaults}" == defaults ]] || echo "-$BENCH_PATH")$([[ -z "${BENCH_DOCKER_SSH_MUX:-}" ]] || echo -mux)"
+cp "$BENCH_DIR/results/$STAMP.md" "$BENCH_DIR/results/$LATEST.md"
+cp "$BENCH_DIR/results/$STAMP.svg" "$BENCH_DIR/results/$LATEST.svg"
+say "results: bench/results/$STAMP.{md,json,svg} (and $LATEST.md, $LATEST.svg)"

@@ -1,11 +1,13 @@
 # gnuplot -e "datafile='X.dat'; outfile='X.svg'" bench/lib/chart.gp  (bench/run.sh runs it)
 # Seconds against hosts, the program and Ansible, one panel per scenario; points are medians, bars min–max.
-# X.dat comes from bench/lib/stats.mjs: a subtitle line, "# targets: <sandbox fleet>", "# maxhosts: N", then
-# one block per scenario (fresh noop rotation drift) and target, rows:
+# X.dat comes from bench/lib/stats.mjs: a subtitle line, "# targets: <sandbox fleet>", "# maxhosts: N",
+# "# scenarios: <measured ones of fresh noop rotation drift>", then one block per scenario and target, rows:
 # x hosts program_median program_min program_max ansible_median ansible_min ansible_max
 subtitle = system(sprintf("sed -n '1s/^# //p' '%s'", datafile))
 targets = system(sprintf("sed -n '2s/^# targets: //p' '%s'", datafile))
 maxhosts = int(system(sprintf("sed -n '3s/^# maxhosts: //p' '%s'", datafile)))
+scenarios = system(sprintf("sed -n '4s/^# scenarios: //p' '%s'", datafile))
+ns = words(scenarios)
 if (outfile[strlen(outfile)-3:] eq ".png") {
   set terminal pngcairo size 1000,760 font "Helvetica,10" background rgb "white"
 } else {
@@ -22,14 +24,13 @@ set style line 1 lc rgb "#1f77b4" lw 2 pt 7 ps 0.9
 set style line 2 lc rgb "#ff7f0e" lw 2 pt 5 ps 0.9
 set style line 3 lc rgb "#1f77b4" lw 1.5 pt 6 ps 1.2
 set style line 4 lc rgb "#ff7f0e" lw 1.5 pt 4 ps 1.2
-scenarios = "fresh noop rotation drift"
-titles = "fresh_provision no-op_check_(preview_vs_--check_--diff) token_rotation drift_repair_(chmod_644)"
-title_of(i) = system(sprintf("echo '%s' | tr '_' ' '", word(titles, i)))
+title_of(s) = s eq "fresh" ? "fresh provision" : s eq "noop" ? "no-op check (preview vs --check --diff)" : \
+  s eq "rotation" ? "token rotation" : s eq "drift" ? "drift repair (chmod 644)" : s
 label_of(t) = t eq "fleet" ? "fleet (bench/fleet.sh)" : "sandbox host"
 nt = words(targets)
-set multiplot layout 2,2 title "github-flows-host (Pulumi program) vs Ansible: median seconds, bars min–max\n".subtitle font ",13"
-do for [i = 1:4] {
-  set title title_of(i)
+set multiplot layout (ns > 2 ? 2 : 1), (ns > 1 ? 2 : 1) title "github-flows-host (Pulumi program) vs Ansible: median seconds, bars min–max\n".subtitle font ",13"
+do for [i = 1:ns] {
+  set title title_of(word(scenarios, i))
   if (i == 1) { set key bottom right box opaque font ",10" } else { unset key }
   plot for [j = 1:nt] datafile index ((i - 1) * nt + j - 1) using 1:3:4:5 with yerrorlines ls (word(targets, j) eq "fleet" ? 1 : 3) \
          title "program, ".label_of(word(targets, j)), \

@@ -91,16 +91,26 @@ ssh_counts() { # prints "<connections per log, comma-separated> <sessions total>
 # `ssh` appends a line to $BENCH_SSH_TRACE and execs /usr/bin/ssh. So the docker provider's share of the
 # connections is known; the rest are the in-process clients (the dynamic providers' pooled ssh2
 # connection, the command provider's Go client).
+# CPU: the machine's busy and total jiffies (/proc/stat, all CPUs: other helpers' load shows too) and the CPU
+# ticks of this shell's waited-for descendants (/proc/self/stat cutime + cstime: the tool's own processes, not
+# sshd, dockerd or the containers on the hosts).
+cpu_machine() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t }' /proc/stat; }
+cpu_children() { awk '{ print $16 + $17 }' "/proc/$1/stat"; } # cpu_children PID (of the measuring shell)
+CLK_TCK="$(getconf CLK_TCK)"
 # measure SCENARIO TOOL REP HOSTS -- CMD... : runs CMD (output to a log), appends a row to $RESULTS_TSV:
 # target hosts scenario tool rep seconds conns conns-max-per-host sessions docker-ssh-runs ansible-settings summary
+#   machine-cpu-busy-fraction tool-cpu-seconds
 measure() {
   local scen="$1" tool="$2" rep="$3" hosts="$4"; shift 5
-  local log="$BENCH_TMP/logs/$TARGET_LABEL-$hosts-$scen-$tool-$rep.log" c0 s0 c1 s1 t0 t1 rc=0 summary secs
+  local log="$BENCH_TMP/logs/$TARGET_LABEL-$hosts-$scen-$tool-$rep.log" c0 s0 c1 s1 t0 t1 rc=0 summary secs b0 a0 b1 a1 k0 k1
   read -r c0 s0 < <(ssh_counts)
   export BENCH_SSH_TRACE="$BENCH_TMP/ssh-trace"; : >"$BENCH_SSH_TRACE"
+  local me="$BASHPID"
+  read -r b0 a0 < <(cpu_machine); k0=$(cpu_children "$me")
   t0=$(now)
   "$@" >"$log" 2>&1 || rc=$?
   t1=$(now)
+  read -r b1 a1 < <(cpu_machine); k1=$(cpu_children "$me")
   sleep 0.2 # let sshd flush its log lines
   read -r c1 s1 < <(ssh_counts)
   if ((rc != 0)); then tail -n 40 "$log" >&2; die "$tool $scen (rep $rep, $hosts hosts) failed (exit $rc), log $log"; fi
@@ -110,10 +120,14 @@ measure() {
   dials=$(wc -l <"$BENCH_SSH_TRACE"); unset BENCH_SSH_TRACE
   summary="$(change_summary "$tool" "$log")"
   secs="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$TARGET_LABEL" "$hosts" "$scen" "$tool" "$rep" "$secs" \
-    "$conns" "$cmax" "$((s1 - s0))" "$dials" "$([[ $tool == ansible ]] && ansible_settings || echo "${BENCH_PATH:-defaults}")" "$summary" >>"$RESULTS_TSV"
-  printf '   %-9s %-8s rep %s  %6.1fs  ssh conns %3s (max/host %s, docker ssh %s)  sessions %4s  %s\n' "$scen" "$tool" "$rep" \
-    "$secs" "$conns" "$cmax" "$dials" "$((s1 - s0))" "$summary" >&2
+  local busy toolcpu
+  busy="$(awk -v b="$((b1 - b0))" -v a="$((a1 - a0))" 'BEGIN { printf "%.2f", (a > 0 ? b / a : 0) }')"
+  toolcpu="$(awk -v k="$((k1 - k0))" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", k / hz }')"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$TARGET_LABEL" "$hosts" "$scen" "$tool" "$rep" "$secs" \
+    "$conns" "$cmax" "$((s1 - s0))" "$dials" "$([[ $tool == ansible ]] && ansible_settings || echo "${BENCH_PATH:-defaults}")" "$summary" \
+    "$busy" "$toolcpu" >>"$RESULTS_TSV"
+  printf '   %-9s %-8s rep %s  %6.1fs  ssh conns %3s (max/host %s, docker ssh %s)  sessions %4s  CPU busy %3.0f%%, tool %5.1fs  %s\n' "$scen" "$tool" "$rep" \
+    "$secs" "$conns" "$cmax" "$dials" "$((s1 - s0))" "$(awk -v x="$busy" 'BEGIN { print x * 100 }')" "$toolcpu" "$summary" >&2
 }
 # What the run did, one short string: pulumi's "Resources:" counts, ansible's recap totals.
 change_summary() {

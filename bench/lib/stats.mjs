@@ -5,8 +5,8 @@ import fs from "node:fs";
 
 const [tsv, notesTsv, out] = process.argv.slice(2);
 const rows = fs.readFileSync(tsv, "utf8").trim().split("\n").filter(Boolean).map((l) => {
-    const [target, hosts, scenario, tool, rep, seconds, conns, connsMaxHost, sessions, dockerSsh, settings, summary] = l.split("\t");
-    return { target, hosts: +hosts, scenario, tool, rep: +rep, seconds: +seconds, conns: +conns, connsMaxHost: +connsMaxHost, sessions: +sessions, dockerSsh: +dockerSsh, settings, summary };
+    const [target, hosts, scenario, tool, rep, seconds, conns, connsMaxHost, sessions, dockerSsh, settings, summary, cpuBusy, toolCpu] = l.split("\t");
+    return { target, hosts: +hosts, scenario, tool, rep: +rep, seconds: +seconds, conns: +conns, connsMaxHost: +connsMaxHost, sessions: +sessions, dockerSsh: +dockerSsh, settings, summary, cpuBusy: +(cpuBusy ?? NaN), toolCpu: +(toolCpu ?? NaN) };
 });
 const notes = fs.existsSync(notesTsv) ? fs.readFileSync(notesTsv, "utf8").trim().split("\n").filter(Boolean).map((l) => l.split("\t")) : [];
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
@@ -27,6 +27,8 @@ for (const target of targets) {
                     sshConnectionsMaxPerHost: stat(rs.map((r) => r.connsMaxHost)),
                     sshSessions: stat(rs.map((r) => r.sessions)),
                     dockerSsh: stat(rs.map((r) => r.dockerSsh)),
+                    cpuBusy: stat(rs.map((r) => r.cpuBusy)),
+                    toolCpu: stat(rs.map((r) => r.toolCpu)),
                     settings: [...new Set(rs.map((r) => r.settings))].join(" | "),
                     summary: rs.map((r) => r.summary),
                 };
@@ -61,14 +63,15 @@ for (const [scenario, max] of Object.entries(scalingTargets)) {
 const f = (x) => x.toFixed(1);
 const cell = (s) => `${f(s.median)} s (${f(s.min)}–${f(s.max)})`;
 const perHost = (x) => (Number.isInteger(x) ? String(x) : x.toFixed(1));
-const head = "| target | hosts | scenario | program median (min–max) | Ansible median (min–max) | program/Ansible | Ansible settings | SSH conns per host: program (docker ssh) / Ansible | SSH sessions program / Ansible | 1→N hosts program / Ansible |";
-const lines = [head, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"];
+const cpu = (t) => (Number.isFinite(t.cpuBusy.median) ? `${Math.round(t.cpuBusy.median * 100)}% ${f(t.toolCpu.median)} s` : "–");
+const head = "| target | hosts | scenario | program median (min–max) | Ansible median (min–max) | program/Ansible | Ansible settings | SSH conns per host: program (docker ssh) / Ansible | SSH sessions program / Ansible | 1→N hosts program / Ansible | CPU busy, tool CPU: program / Ansible |";
+const lines = [head, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"];
 for (const g of groups) {
     const p = g.pulumi, a = g.ansible;
     lines.push(
         `| ${g.target} | ${g.hosts} | ${g.scenario} | ${cell(p.seconds)} | ${cell(a.seconds)} | ${g.ratio.toFixed(2)} | ${a.settings} | ` +
             `${perHost(p.sshConnectionsPerHost.median)} (${perHost(p.dockerSsh.median / g.hosts)}) / ${perHost(a.sshConnectionsPerHost.median)} | ` +
-            `${p.sshSessions.median} / ${a.sshSessions.median} | ${g.scaling ? `${g.scaling.pulumi.toFixed(2)}x / ${g.scaling.ansible.toFixed(2)}x` : "–"} |`,
+            `${p.sshSessions.median} / ${a.sshSessions.median} | ${g.scaling ? `${g.scaling.pulumi.toFixed(2)}x / ${g.scaling.ansible.toFixed(2)}x` : "–"} | ${cpu(p)} / ${cpu(a)} |`,
     );
 }
 const verdictLines = verdicts.map((v) => `- ${v.met ? "met" : "MISSED"}: ${v.what} (target ${v.target})`);
@@ -86,6 +89,7 @@ const md = [
     "",
     "Targets: sandbox = the sandbox host (loopback sshd, the machine's dockerd; fresh includes the 480 MB image pull); fleet = bench/fleet.sh namespaced hosts (own sshd and dockerd each; image layers cached, so fresh pulls only the manifest and tags).",
     "SSH conns per host = \"Accepted publickey\" lines sshd logged during the run (connections) / hosts; (docker ssh) = the docker provider's `ssh` runs per host (bench/lib/trace/ssh), one connection each; SSH sessions = \"Starting session\" lines (exec/sftp channels), all hosts.",
+    "CPU busy = how busy the machine's CPUs were during the run (/proc/stat, all processes: the hosts' sshd, dockerd and containers, and anything else running); tool CPU = CPU seconds of the tool's own processes (engine, language host, providers, plugins; Ansible's workers).",
     "",
     "What each run did (program: engine summary; Ansible: PLAY RECAP totals):",
     ...what,
@@ -94,17 +98,19 @@ const md = [
 ].join("\n");
 fs.writeFileSync(`${out}.md`, md);
 fs.writeFileSync(`${out}.json`, JSON.stringify({ date: new Date().toISOString(), env, groups, verdicts, rows }, null, 2) + "\n");
-// Chart data for bench/lib/chart.gp: one block (gnuplot `index`) per scenario and target, in the order of
-// `order` x `targets`, rows by hosts. The sandbox host is drawn beside the fleet's 1-host point (x - 0.15).
+// Chart data for bench/lib/chart.gp: one block (gnuplot `index`) per measured scenario and target, in the
+// order of `scenarios` x `targets`, rows by hosts (a target measures every scenario of the run). The sandbox host is drawn beside the fleet's 1-host point (x - 0.15).
 const ansibleSettings = [...new Set(groups.map((g) => g.ansible.settings))].join(" | ");
 const runsPerPoint = Math.min(...groups.map((g) => Math.min(g.pulumi.seconds.runs.length, g.ansible.seconds.runs.length)));
+const scenarios = order.filter((s) => groups.some((g) => g.scenario === s));
 const dat = [
     `# program path ${process.env.BENCH_PATH || "defaults"}; Ansible ${ansibleSettings}; medians of ${runsPerPoint} runs`,
     `# targets: ${targets.join(" ")}`,
     `# maxhosts: ${Math.max(...groups.map((g) => g.hosts))}`,
+    `# scenarios: ${scenarios.join(" ")}`,
     "# x hosts program_median program_min program_max ansible_median ansible_min ansible_max",
 ];
-for (const scenario of order) {
+for (const scenario of scenarios) {
     for (const target of targets) {
         dat.push(`# ${scenario} ${target}`);
         for (const g of groups.filter((x) => x.scenario === scenario && x.target === target)) {
