@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { CheckContainer, interactiveLoginCommand } from "../lib/checks";
+import { CheckContainer, codexSignInAdvice, interactiveLoginCommand } from "../lib/checks";
 import type { SshTarget } from "../lib/ssh";
 import { CodexLogin } from "../providers";
 
@@ -33,7 +33,9 @@ export class CodexAuth extends pulumi.ComponentResource {
                 connection: args.connection,
                 container: c,
                 apiKey: args.openaiApiKey && pulumi.secret(args.openaiApiKey),
-                missingMessage: pulumi.interpolate`verification check 'codex-auth' failed on ${args.where}: no Codex auth state in ${c.codexDir}. Sign in once on the host as ${args.runtimeUser} (sudo -iu ${args.runtimeUser}): ${command} (or set openaiApiKey to log in with an API key), then run pulumi up again.`,
+                missingMessage: pulumi
+                    .all([c.codexDir, command])
+                    .apply(([codexDir, cmd]) => `verification check 'codex-auth' failed on ${args.where}: no Codex auth state in ${codexDir}. ${codexSignInAdvice(args.runtimeUser, cmd)}`),
             },
             { parent: this },
         );

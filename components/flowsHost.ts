@@ -1,13 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { FlowsConfig, forHost, HostConfig } from "../lib/config";
 import { CheckContainer } from "../lib/checks";
+import { tokenFingerprint } from "../lib/access";
 import { targetOf } from "../lib/ssh";
 import { HostAccount } from "../providers";
 import { AgentImage } from "./agentImage";
 import { AgentProfiles } from "./agentProfiles";
 import { CodexAuth } from "./codexAuth";
 import { CredentialDirectories } from "./credentialDirectories";
-import { GithubTokenFile, tokenFingerprint } from "./githubTokenFile";
+import { GithubTokenFile } from "./githubTokenFile";
 import { Verification } from "./verification";
 
 export interface FlowsHostArgs {
@@ -21,7 +22,11 @@ export interface FlowsHostArgs {
     prompt: string;
 }
 
-/** One host prepared for GitHub Flows: every step of the credentials setup document. */
+/**
+ * One host prepared for GitHub Flows: every step of the credentials setup document ("the setup document" in this
+ * code: GitHub Flows, docs/setup/ubuntu/auth.md, template 20260508,
+ * https://github.com/flancer32/github-flows-app/blob/5f870cd7884716febcae8e0c58ddf15380cecdf5/docs/setup/ubuntu/auth.md).
+ */
 export class FlowsHost extends pulumi.ComponentResource {
     /** Rendered profile JSON per repository. */
     public readonly profiles: pulumi.Output<Record<string, string>>;
@@ -86,7 +91,7 @@ export class FlowsHost extends pulumi.ComponentResource {
         );
         const token = new GithubTokenFile(
             name,
-            { connection, runtimeUser: c.runtimeUser, tokenFile: hc.tokenFile, token: args.githubToken, fingerprint },
+            { connection, runtimeUser: c.runtimeUser, tokenFile: hc.tokenFile, token: args.githubToken },
             { parent: this, dependsOn: [verification] },
         );
         const profiles = new AgentProfiles(
@@ -100,7 +105,8 @@ export class FlowsHost extends pulumi.ComponentResource {
         this.tokenExpiresAt = verification.tokenExpiresAt;
         this.repositoryAccess = verification.repositoryAccess;
         this.imageId = image.imageId;
-        this.tokenFingerprint = token.fingerprint;
+        // Known once the file holds this token (unknown in a preview that would rewrite it).
+        this.tokenFingerprint = pulumi.all([fingerprint, token.file.id]).apply(([f]) => f);
         this.codexLoginCommand = codex.loginCommand;
         this.registerOutputs({
             profiles: this.profiles,

@@ -1,5 +1,4 @@
 import * as pulumi from "@pulumi/pulumi";
-import { createHash } from "crypto";
 import type { SshTarget } from "../lib/ssh";
 import { RemoteFile } from "../providers";
 
@@ -9,14 +8,10 @@ export interface GithubTokenFileArgs {
     tokenFile: pulumi.Input<string>;
     /** The raw token (secret), line endings already trimmed by config validation. */
     token: pulumi.Input<string>;
-    /** `tokenFingerprint(token)`, computed once by the caller, which also needs it before the file exists. */
-    fingerprint: pulumi.Input<string>;
 }
 
 /** The GitHub token file: 0600, owned by the runtime user, the raw token without a line ending. */
 export class GithubTokenFile extends pulumi.ComponentResource {
-    /** First 12 hex digits of the token's sha256: tells tokens apart without revealing one. */
-    public readonly fingerprint: pulumi.Output<string>;
     /** The file resource, for ordering. */
     public readonly file: RemoteFile;
 
@@ -27,12 +22,6 @@ export class GithubTokenFile extends pulumi.ComponentResource {
             { connection: args.connection, path: args.tokenFile, owner: args.runtimeUser, runtimeUser: args.runtimeUser, mode: "600", content: pulumi.secret(args.token) },
             { parent: this },
         );
-        this.fingerprint = pulumi.output(args.fingerprint);
-        this.registerOutputs({ fingerprint: this.fingerprint });
+        this.registerOutputs({});
     }
-}
-
-/** Short sha256 fingerprint of a token. */
-export function tokenFingerprint(token: string): string {
-    return createHash("sha256").update(token, "utf8").digest("hex").slice(0, 12);
 }

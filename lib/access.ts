@@ -1,4 +1,5 @@
-/** What the token may do, and until when: GitHub's repository roles and the token-expiry warning. */
+/** What the token may do, and until when: GitHub's repository roles and the token-expiry warning; its fingerprint. */
+import { createHash } from "crypto";
 
 /** GitHub's repository roles, weakest first: each includes the ones before it (REST `permissions` is cumulative). */
 export const PERMISSIONS = ["pull", "triage", "push", "maintain", "admin"] as const;
@@ -57,4 +58,9 @@ function inWords(ms: number): string {
     if (ms >= DAY) return plural(Math.floor(ms / DAY), "day");
     if (ms >= HOUR) return plural(Math.floor(ms / HOUR), "hour");
     return "in less than an hour";
+}
+
+/** First 12 hex digits of the token's sha256: tells tokens apart (outputs, state, logs) without revealing one. */
+export function tokenFingerprint(token: string): string {
+    return createHash("sha256").update(token, "utf8").digest("hex").slice(0, 12);
 }

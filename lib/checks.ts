@@ -116,7 +116,7 @@ export function verifyScript(v: VerifySpec): string {
         )}; }`,
         `out=$(codex login status 2>&1) || ${fail(
             "codex-auth",
-            `No Codex login state in the Codex auth directory. Sign in once on the host as the runtime user: ${v.loginCommand} (or set openaiApiKey to log in with an API key), then pulumi up.`,
+            `No Codex login state in the Codex auth directory. ${codexSignInAdvice(v.runtimeUser, v.loginCommand)}`,
             true,
         )}`,
         `out=$(codex --help 2>&1 >/dev/null) || ${fail("codex-cli", `codex --help failed in ${v.image}: the image lacks a working Codex CLI.`, true)}`,
@@ -178,6 +178,11 @@ export interface LoginSpec {
     image: string;
     codexDir: string;
     workspaceDir: string;
+}
+
+/** What to do when Codex has no login; one wording for the login probe and the checks. */
+export function codexSignInAdvice(runtimeUser: string, loginCommand: string): string {
+    return `Sign in once on the host as ${runtimeUser} (sudo -iu ${runtimeUser}): ${loginCommand} (or set openaiApiKey to log in with an API key), then run pulumi up again.`;
 }
 
 /** The document's interactive Codex sign-in, for the operator to run once as the runtime user. */

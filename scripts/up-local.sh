@@ -28,22 +28,9 @@ export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION
 
 say "stack 'local'"
 pulumi stack select local 2>/dev/null || pulumi stack init local
-hosts=$(printf '[{"name":"sandbox","address":"%s","port":%s,"user":"%s","hostKey":"%s"}]' \
-  "$GFH_SANDBOX_HOST" "$GFH_SANDBOX_PORT" "$GFH_SANDBOX_SSH_USER" "$GFH_SANDBOX_HOST_KEY")
-# Structured values go in through set-all --json so the stack file holds YAML lists (Pulumi.yaml types them).
-setjson() { pulumi config set-all --json "$(node -e 'const [k, v] = process.argv.slice(1); console.log(JSON.stringify({ [`github-flows-host:${k}`]: { value: v, objectValue: JSON.parse(v), secret: false } }))' "$1" "$2")"; }
-setjson hosts "$hosts"
-setjson repositories '["acme/demo","owner/repository"]'
-setjson checkDockerArgs '["--network","host"]'
-pulumi config set githubHost "$GFH_SANDBOX_GITHUB_HOST"
-pulumi config set imagePullFrom "$GFH_SANDBOX_IMAGE_REF"
-# The defaults: @pulumi/docker pulls the image, @pulumi/command runs the checks (an earlier stack may have set others).
-pulumi config rm imageSource >/dev/null 2>&1 || true
-pulumi config rm remoteCommands >/dev/null 2>&1 || true
-# Secrets go in on stdin, never on a command line.
-pulumi config set --secret sshPrivateKey < "$GFH_SANDBOX_KEY_FILE"
-printf '%s' "$GFH_SANDBOX_VALID_TOKEN" | pulumi config set --secret githubToken
-printf '%s' "sk-sandbox-local-key" | pulumi config set --secret openaiApiKey
+# The sandbox stack recipe shared with the e2e harness and the benchmark, on the defaults (@pulumi/docker pulls
+# the image, @pulumi/command runs the checks); secrets go in on stdin, never on a command line.
+node scripts/sandbox/stack.mjs --repositories '["acme/demo","owner/repository"]' --openai-api-key
 
 say "pulumi up"
 pulumi up --yes --skip-preview "$@"

@@ -13,31 +13,19 @@ pulumi_setup() { # pulumi_setup DIR HOSTS_JSON
   ln -s "$REPO/node_modules" "$dir/node_modules"
   (cd "$dir" && PULUMI_BACKEND_URL="file://$dir/.state" PULUMI_CONFIG_PASSPHRASE=bench-passphrase PULUMI_SKIP_UPDATE_CHECK=true \
     pulumi stack init bench --non-interactive >/dev/null)
-  local k v
-  while IFS='=' read -r k v; do
-    pulumi_cli "$dir" config set-all --json "$(node -e 'const [k, v] = process.argv.slice(1); console.log(JSON.stringify({ [`github-flows-host:${k}`]: { value: v, objectValue: JSON.parse(v), secret: false } }))' "$k" "$v")" >/dev/null
-  done <<EOF
-hosts=$hosts
-repositories=["acme/demo"]
-checkDockerArgs=["--network","host"]
-EOF
-  pulumi_cli "$dir" config set githubHost "$GFH_SANDBOX_GITHUB_HOST"
-  pulumi_cli "$dir" config set imagePullFrom "$GFH_SANDBOX_IMAGE_REF"
-  # BENCH_PATH=ssh2 measures the plugin-free path; the default measures what an operator runs.
-  if [[ "${BENCH_PATH:-defaults}" == ssh2 ]]; then
-    pulumi_cli "$dir" config set imageSource ssh-pull
-    pulumi_cli "$dir" config set remoteCommands ssh2
-  fi
-  pulumi_cli "$dir" config set --secret sshPrivateKey <"$GFH_SANDBOX_KEY_FILE" >/dev/null
-  pulumi_set_token "$dir" "$GFH_SANDBOX_VALID_TOKEN"
+  # The sandbox stack recipe shared with the e2e harness; BENCH_PATH=ssh2 measures the plugin-free path, the
+  # default what an operator runs.
+  pulumi_cli "$dir" --run node "$REPO/scripts/sandbox/stack.mjs" --path "${BENCH_PATH:-defaults}" --hosts "$hosts"
   # An empty stack to go back to before each fresh-provision run (config stays in Pulumi.bench.yaml).
   cp -a "$dir/.state" "$dir/.state.empty"
 }
-pulumi_cli() { # pulumi_cli DIR ARGS... (stdin passes through: secrets)
+pulumi_cli() { # pulumi_cli DIR ARGS... (stdin passes through: secrets); pulumi_cli DIR --run CMD... runs CMD there
   local dir="$1"; shift
+  local -a cmd=(pulumi "$@" --stack bench --non-interactive)
+  [[ "${1:-}" != --run ]] || cmd=("${@:2}" --stack bench)
   (cd "$dir" && PULUMI_BACKEND_URL="file://$dir/.state" PULUMI_CONFIG_PASSPHRASE=bench-passphrase \
     PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true PATH="$BENCH_DIR/lib/trace:$PATH" \
-    pulumi "$@" --stack bench --non-interactive)
+    "${cmd[@]}")
 }
 pulumi_set_token() { printf '%s' "$2" | pulumi_cli "$1" config set --secret githubToken; }
 pulumi_empty_state() { rm -rf "$1/.state" && cp -a "$1/.state.empty" "$1/.state"; }

@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, expect } from "vitest";
+import { PATHS, PathName, sandboxConfig, sandboxEnv, setAllJson } from "../../scripts/sandbox/stack.mjs";
 
 /** The repository root: the Pulumi project under test. */
 export const REPO = path.resolve(__dirname, "../..");
@@ -33,17 +34,7 @@ export interface Sandbox {
 
 /** Reads the sandbox description; a missing sandbox fails the suite loudly instead of skipping it. */
 export function sandbox(): Sandbox {
-    let text: string;
-    try {
-        text = execFileSync("bash", [path.join(REPO, "scripts/sandbox.sh"), "env"], { encoding: "utf8" });
-    } catch (e) {
-        throw new Error(`the sandbox host is not running: run 'bash scripts/sandbox.sh up' as root first (${(e as Error).message})`);
-    }
-    const env: Record<string, string> = {};
-    for (const line of text.split("\n")) {
-        const m = /^(GFH_[A-Z_]+)=(.*)$/.exec(line.trim());
-        if (m) env[m[1]] = m[2].replace(/^'(.*)'$/, "$1").replace(/^"(.*)"$/, "$1");
-    }
+    const env = sandboxEnv();
     const need = (k: string) => {
         if (!env[k]) throw new Error(`sandbox env lacks ${k}`);
         return env[k];
@@ -141,32 +132,16 @@ export function pulumiCli(stack: Stack, args: string[], stdin?: string): string 
     return execFileSync("pulumi", [...args, "--stack", stack.name, "--non-interactive"], { cwd: e.dir, env: e.env, input: stdin ?? "", encoding: "utf8" });
 }
 
-/** The two ways to reach a host: the design card's providers (the defaults) and the plugin-free ssh2 path. */
-export const PATHS = {
-    /** `@pulumi/command` remote.Command and `@pulumi/docker` RemoteImage: what an operator gets. */
-    defaults: {},
-    /** `remoteCommands: ssh2`, `imageSource: ssh-pull`: everything over the stack's own SSH connection. */
-    ssh2: { imageSource: "ssh-pull", remoteCommands: "ssh2" },
-} as const;
-export type PathName = keyof typeof PATHS;
+export { PATHS };
+export type { PathName };
 
 const stackPath = new WeakMap<Stack, Record<string, unknown>>();
 
 /** Stack config for the sandbox host: the document's layout on the stack's path (the defaults unless chosen). */
 export async function configureForSandbox(stack: Stack, sb: Sandbox, extra: Record<string, unknown> = {}): Promise<void> {
-    const plain: Record<string, unknown> = {
-        hosts: [{ name: "sandbox", address: sb.host, port: sb.port, user: sb.sshUser, hostKey: sb.hostKey }],
-        repositories: ["acme/demo"],
-        githubHost: sb.githubHost,
-        image: "github-flows-agent-codex:latest",
-        imagePullFrom: sb.imageRef,
-        checkDockerArgs: ["--network", "host"],
-        ...(stackPath.get(stack) ?? {}),
-        ...extra,
-    };
-    for (const [k, v] of Object.entries(plain)) await setPlain(stack, k, v);
-    await setSecret(stack, "sshPrivateKey", fs.readFileSync(sb.keyFile, "utf8"));
-    await setSecret(stack, "githubToken", sb.validToken);
+    const { plain, secrets } = sandboxConfig(sb);
+    pulumiCli(stack, ["config", "set-all", "--json", setAllJson({ ...plain, ...(stackPath.get(stack) ?? {}), ...extra })]);
+    for (const [k, v] of Object.entries(secrets)) await setSecret(stack, k, v);
 }
 
 /** A describe block's sandbox-configured stack; `sandboxStack`'s `beforeAll` fills it in. */
@@ -223,9 +198,7 @@ export async function setSecret(stack: Stack, key: string, value: string): Promi
 }
 
 export async function setPlain(stack: Stack, key: string, value: unknown): Promise<void> {
-    if (typeof value === "string") pulumiCli(stack, ["config", "set", key, value]);
-    // Structured values must reach the stack file as YAML structure: Pulumi.yaml types them.
-    else pulumiCli(stack, ["config", "set-all", "--json", JSON.stringify({ [`github-flows-host:${key}`]: { value: JSON.stringify(value), objectValue: value, secret: false } })]);
+    pulumiCli(stack, ["config", "set-all", "--json", setAllJson({ [key]: value })]);
 }
 
 export async function removeConfig(stack: Stack, key: string): Promise<void> {

@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as yaml from "js-yaml";
-import { tokenFingerprint } from "../../components/githubTokenFile";
+import { tokenFingerprint } from "../../lib/access";
 import { quote } from "../../lib/shell";
 import { onHost, REPO, resetHost, sandbox, Sandbox } from "./harness";
 

@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
-import { tokenFingerprint } from "../../components/githubTokenFile";
+import { tokenFingerprint } from "../../lib/access";
 import { filesContaining } from "./canary";
 import { killPulumi, onHost, PathName, PATHS, plannedChanges, sandboxStack, setSecret, stepNames, upError, upOk } from "./harness";
 

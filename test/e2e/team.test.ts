@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tokenFingerprint } from "../../components/githubTokenFile";
+import { tokenFingerprint } from "../../lib/access";
 import {
     collector, configureForSandbox, control, E2E_PASSPHRASE, killPulumi, newStack, onHost, plannedChanges, pulumiCli, REPO, resetHost, Sandbox, sandbox, setPlain,
     setSecret, stepNames, upError, upOk,

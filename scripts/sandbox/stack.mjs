@@ -1,0 +1,114 @@
+// One recipe for a Pulumi stack on the sandbox host, used by the e2e harness (imported), bench/lib/common.sh
+// and scripts/up-local.sh (run):
+//
+//   node scripts/sandbox/stack.mjs [--stack NAME] [--path defaults|ssh2] [--hosts JSON] [--repositories JSON] [--openai-api-key]
+//
+// run in the project directory (PULUMI_BACKEND_URL and PULUMI_CONFIG_PASSPHRASE in the environment; the selected
+// stack unless --stack), the sandbox up. The sandbox's description comes from `scripts/sandbox.sh env`.
+// Plain keys go in with one `pulumi config set-all --json` (structured values stay YAML structure: Pulumi.yaml
+// types them); secrets go in on stdin, never on a command line.
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const SANDBOX_SH = join(dirname(fileURLToPath(import.meta.url)), "..", "sandbox.sh");
+
+/** `scripts/sandbox.sh env` as a record of its `GFH_*` variables; throws when the sandbox is down. */
+export function sandboxEnv() {
+    let text;
+    try {
+        text = execFileSync("bash", [SANDBOX_SH, "env"], { encoding: "utf8" });
+    } catch (e) {
+        throw new Error(`the sandbox host is not running: run 'bash scripts/sandbox.sh up' as root first (${e.message})`);
+    }
+    const env = {};
+    for (const line of text.split("\n")) {
+        const m = /^(GFH_[A-Z0-9_]+)=(.*)$/.exec(line.trim());
+        if (m) env[m[1]] = m[2].replace(/^'(.*)'$/, "$1").replace(/^"(.*)"$/, "$1");
+    }
+    return env;
+}
+
+/** The two ways to reach a host: the design card's providers (the defaults) and the plugin-free ssh2 path. */
+export const PATHS = {
+    /** `@pulumi/command` remote.Command and `@pulumi/docker` RemoteImage: what an operator gets. */
+    defaults: {},
+    /** `remoteCommands: ssh2`, `imageSource: ssh-pull`: everything over the stack's own SSH connection. */
+    ssh2: { imageSource: "ssh-pull", remoteCommands: "ssh2" },
+};
+const PATH_KEYS = ["imageSource", "remoteCommands"];
+
+/** The stack config for the sandbox host `sb` (fields as in test/e2e/harness.ts `Sandbox`) on `path`. */
+export function sandboxConfig(sb, { path = "defaults", hosts, repositories = ["acme/demo"] } = {}) {
+    if (!(path in PATHS)) throw new Error(`unknown path '${path}' (one of ${Object.keys(PATHS).join(", ")})`);
+    return {
+        plain: {
+            hosts: hosts ?? [{ name: "sandbox", address: sb.host, port: sb.port, user: sb.sshUser, hostKey: sb.hostKey }],
+            repositories,
+            githubHost: sb.githubHost,
+            imagePullFrom: sb.imageRef,
+            // The sandbox's fake GitHub API listens on the machine's loopback.
+            checkDockerArgs: ["--network", "host"],
+            ...PATHS[path],
+        },
+        secrets: { sshPrivateKey: readFileSync(sb.keyFile, "utf8"), githubToken: sb.validToken },
+    };
+}
+
+/** `pulumi config set-all --json` text for plain values (strings stay strings, the rest YAML structure). */
+export function setAllJson(plain) {
+    const o = {};
+    for (const [k, v] of Object.entries(plain)) {
+        o[`github-flows-host:${k}`] = typeof v === "string" ? { value: v, secret: false } : { value: JSON.stringify(v), objectValue: v, secret: false };
+    }
+    return JSON.stringify(o);
+}
+
+function fromEnv(env) {
+    const need = (k) => {
+        if (!env[k]) throw new Error(`sandbox env lacks ${k}`);
+        return env[k];
+    };
+    return {
+        host: need("GFH_SANDBOX_HOST"),
+        port: Number(need("GFH_SANDBOX_PORT")),
+        sshUser: need("GFH_SANDBOX_SSH_USER"),
+        hostKey: need("GFH_SANDBOX_HOST_KEY"),
+        githubHost: need("GFH_SANDBOX_GITHUB_HOST"),
+        imageRef: need("GFH_SANDBOX_IMAGE_REF"),
+        keyFile: need("GFH_SANDBOX_KEY_FILE"),
+        validToken: need("GFH_SANDBOX_VALID_TOKEN"),
+    };
+}
+
+function main(argv) {
+    const opts = {};
+    const stack = [];
+    let openaiApiKey = false;
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        if (a === "--stack") stack.push("--stack", argv[++i]);
+        else if (a === "--path") opts.path = argv[++i];
+        else if (a === "--hosts") opts.hosts = JSON.parse(argv[++i]);
+        else if (a === "--repositories") opts.repositories = JSON.parse(argv[++i]);
+        else if (a === "--openai-api-key") openaiApiKey = true;
+        else throw new Error(`unknown argument '${a}'`);
+    }
+    const { plain, secrets } = sandboxConfig(fromEnv(sandboxEnv()), opts);
+    const pulumi = (args, input = "") => execFileSync("pulumi", [...args, ...stack, "--non-interactive"], { input, stdio: ["pipe", "ignore", "inherit"] });
+    // A stack used on the other path before keeps nothing of it (`config rm` of a key not set is harmless).
+    for (const k of PATH_KEYS) if (!(k in plain)) execFileSync("pulumi", ["config", "rm", k, ...stack, "--non-interactive"], { stdio: "ignore" });
+    pulumi(["config", "set-all", "--json", setAllJson(plain)]);
+    for (const [k, v] of Object.entries(secrets)) pulumi(["config", "set", "--secret", k], v);
+    if (openaiApiKey) pulumi(["config", "set", "--secret", "openaiApiKey"], "sk-sandbox-local-key");
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+    try {
+        main(process.argv.slice(2));
+    } catch (e) {
+        console.error(`sandbox stack: ${e.message}`);
+        process.exit(1);
+    }
+}
