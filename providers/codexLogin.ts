@@ -3,6 +3,7 @@ import { apiKeyLoginScript, CheckContainer } from "../lib/checks";
 import { statDirectoryScript } from "../lib/shell";
 import { run, SshTarget } from "../lib/ssh";
 import { ConnectionInput, SECRET_OUTPUTS } from "./connection";
+import { DynamicResource } from "./dynamicResource";
 
 export interface CodexLoginArgs {
     connection: ConnectionInput;
@@ -60,7 +61,7 @@ const provider: pulumi.dynamic.ResourceProvider<State, State> = {
 };
 
 /** Codex auth state present in the Codex directory; every diff looks, so an emptied directory shows as drift. */
-export class CodexLogin extends pulumi.dynamic.Resource {
+export class CodexLogin extends DynamicResource {
     // `declare`: a plain field would be re-initialised to undefined after super() under ES2022 class-field semantics.
     /** Whether auth state was present at the last look. */
     declare public readonly present: pulumi.Output<boolean>;
@@ -68,6 +69,6 @@ export class CodexLogin extends pulumi.dynamic.Resource {
     declare public readonly loginId: pulumi.Output<string>;
 
     constructor(name: string, args: CodexLoginArgs, opts?: pulumi.CustomResourceOptions) {
-        super(provider, name, { ...args, present: undefined, loginId: undefined }, { ...opts, additionalSecretOutputs: [...SECRET_OUTPUTS, "apiKey"] }, "github-flows-host", "CodexLogin");
+        super(provider, "CodexLogin", name, { ...args, present: undefined, loginId: undefined }, { ...opts, additionalSecretOutputs: [...SECRET_OUTPUTS, "apiKey"] });
     }
 }

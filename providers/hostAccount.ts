@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Account, accountScript, parseAccount } from "../lib/account";
 import { run, SshTarget } from "../lib/ssh";
 import { ConnectionInput, SECRET_OUTPUTS } from "./connection";
+import { DynamicResource } from "./dynamicResource";
 
 export interface HostAccountArgs {
     connection: ConnectionInput;
@@ -36,7 +37,7 @@ const provider: pulumi.dynamic.ResourceProvider<State, State> = {
  * The runtime user's passwd entry on a host (`getent passwd`), read before anything else and on every preview, so
  * the derived paths and the security rules follow its real home.
  */
-export class HostAccount extends pulumi.dynamic.Resource {
+export class HostAccount extends DynamicResource {
     // `declare`: a plain field would be re-initialised to undefined after super() under ES2022 class-field semantics.
     /** Home directory from the passwd entry. */
     declare public readonly home: pulumi.Output<string>;
@@ -49,11 +50,10 @@ export class HostAccount extends pulumi.dynamic.Resource {
     constructor(name: string, id: string, args: HostAccountArgs, opts?: pulumi.CustomResourceOptions) {
         super(
             provider,
+            "HostAccount",
             name,
             { ...args, home: undefined, uid: undefined, gid: undefined, homeExists: undefined },
             { ...opts, id, additionalSecretOutputs: SECRET_OUTPUTS },
-            "github-flows-host",
-            "HostAccount",
         );
     }
 }

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { inspectImageScript } from "../lib/shell";
 import { run, SshTarget } from "../lib/ssh";
 import { ConnectionInput, sameHost, SECRET_OUTPUTS } from "./connection";
+import { DynamicResource } from "./dynamicResource";
 
 export interface ImagePresenceArgs {
     connection: ConnectionInput;
@@ -46,12 +47,12 @@ export const imagePresenceProvider: pulumi.dynamic.ResourceProvider<Inputs, Stat
 };
 
 /** Whether the agent image is still on the host, as a counter the docker resources replace on. */
-export class ImagePresence extends pulumi.dynamic.Resource {
+export class ImagePresence extends DynamicResource {
     // `declare`: a plain field would be re-initialised to undefined after super() under ES2022 class-field semantics.
     /** Times the images were found missing and pulled again. */
     declare public readonly generation: pulumi.Output<number>;
 
     constructor(name: string, args: ImagePresenceArgs, opts?: pulumi.CustomResourceOptions) {
-        super(imagePresenceProvider, name, { ...args, generation: undefined }, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS }, "github-flows-host", "ImagePresence");
+        super(imagePresenceProvider, "ImagePresence", name, { ...args, generation: undefined }, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS });
     }
 }

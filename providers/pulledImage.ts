@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { inspectImageScript, pullImageScript } from "../lib/shell";
 import { run, SshTarget } from "../lib/ssh";
 import { ConnectionInput, sameHost, SECRET_OUTPUTS } from "./connection";
+import { DynamicResource } from "./dynamicResource";
 
 export interface PulledImageArgs {
     connection: ConnectionInput;
@@ -51,12 +52,12 @@ const provider: pulumi.dynamic.ResourceProvider<State, State> = {
 };
 
 /** The agent image pulled by the host's Docker daemon over the stack's SSH connection (`imageSource: ssh-pull`). */
-export class PulledImage extends pulumi.dynamic.Resource {
+export class PulledImage extends DynamicResource {
     // `declare`: a plain field would be re-initialised to undefined after super() under ES2022 class-field semantics.
     /** Image id on the host's daemon (`sha256:...`). */
     declare public readonly imageId: pulumi.Output<string>;
 
     constructor(name: string, args: PulledImageArgs, opts?: pulumi.CustomResourceOptions) {
-        super(provider, name, { ...args, imageId: undefined }, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS }, "github-flows-host", "PulledImage");
+        super(provider, "PulledImage", name, { ...args, imageId: undefined }, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS });
     }
 }

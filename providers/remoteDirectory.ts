@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ensureDirectoryScript, removeEmptyDirectoryScript, statDirectoryScript } from "../lib/shell";
 import { run } from "../lib/ssh";
 import { PathArgs, pathProvider, PathState, runAs, SECRET_OUTPUTS } from "./connection";
+import { DynamicResource } from "./dynamicResource";
 
 export interface RemoteDirectoryArgs extends PathArgs {
     /** "empty": rmdir on delete when empty; "never": left on the host (Codex auth state). */
@@ -34,7 +35,7 @@ export const remoteDirectoryProvider = pathProvider<State>({
 });
 
 /** A directory with a fixed mode and owner on a host over SSH. */
-export class RemoteDirectory extends pulumi.dynamic.Resource {
+export class RemoteDirectory extends DynamicResource {
     // `declare`: a plain field would be re-initialised to undefined after super() under ES2022 class-field semantics.
     /** Mode seen on the host (octal text). */
     declare public readonly mode: pulumi.Output<string>;
@@ -42,6 +43,6 @@ export class RemoteDirectory extends pulumi.dynamic.Resource {
     declare public readonly owner: pulumi.Output<string>;
 
     constructor(name: string, args: RemoteDirectoryArgs, opts?: pulumi.CustomResourceOptions) {
-        super(remoteDirectoryProvider, name, args, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS }, "github-flows-host", "RemoteDirectory");
+        super(remoteDirectoryProvider, "RemoteDirectory", name, args, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS });
     }
 }

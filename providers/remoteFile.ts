@@ -3,6 +3,7 @@ import crypto = require("crypto");
 import { removeFileScript, statFileScript, writeFileScript } from "../lib/shell";
 import { run } from "../lib/ssh";
 import { PathArgs, pathProvider, PathState, runAs, SECRET_OUTPUTS } from "./connection";
+import { DynamicResource } from "./dynamicResource";
 
 export interface RemoteFileArgs extends PathArgs {
     /** Exact bytes of the file; pass a secret Output for credentials: it stays encrypted in state. */
@@ -40,7 +41,7 @@ export const remoteFileProvider = pathProvider<State>({
 });
 
 /** A file written atomically (temp file + rename) with a fixed mode and owner; every diff reads it back from the host. */
-export class RemoteFile extends pulumi.dynamic.Resource {
+export class RemoteFile extends DynamicResource {
     // `declare`: a plain field would be re-initialised to undefined after super() under ES2022 class-field semantics.
     /** sha256 (hex) of the bytes on the host: compare it, not the content, to see drift. */
     declare public readonly sha256: pulumi.Output<string>;
@@ -50,6 +51,6 @@ export class RemoteFile extends pulumi.dynamic.Resource {
     declare public readonly owner: pulumi.Output<string>;
 
     constructor(name: string, args: RemoteFileArgs, opts?: pulumi.CustomResourceOptions) {
-        super(remoteFileProvider, name, { ...args, sha256: undefined }, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS }, "github-flows-host", "RemoteFile");
+        super(remoteFileProvider, "RemoteFile", name, { ...args, sha256: undefined }, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS });
     }
 }

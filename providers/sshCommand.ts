@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { run, SshTarget } from "../lib/ssh";
 import { ConnectionInput, SECRET_OUTPUTS } from "./connection";
+import { DynamicResource } from "./dynamicResource";
 
 export interface SshCommandArgs {
     connection: ConnectionInput;
@@ -40,12 +41,12 @@ const provider: pulumi.dynamic.ResourceProvider<State, State> = {
 };
 
 /** A command run over SSH when its inputs change. */
-export class SshCommand extends pulumi.dynamic.Resource {
+export class SshCommand extends DynamicResource {
     // `declare`: a plain field would be re-initialised to undefined after super() under ES2022 class-field semantics.
     /** Standard output of the last run. */
     declare public readonly stdout: pulumi.Output<string>;
 
     constructor(name: string, args: SshCommandArgs, opts?: pulumi.CustomResourceOptions) {
-        super(provider, name, { ...args, stdout: undefined }, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS }, "github-flows-host", "SshCommand");
+        super(provider, "SshCommand", name, { ...args, stdout: undefined }, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS });
     }
 }
