@@ -4,12 +4,13 @@
 #   flock -o /tmp/gfh-e2e.lock bash bench/profile.sh     # PROFILE_REPS (5) alternating runs per variant, medians
 #
 # Variants, all on the same provisioned host (temp copies of the project; the program files untouched):
-#   defaults          the project as committed: ts-node, @pulumi/command + @pulumi/docker (what operators run)
-#   transpile-only    defaults with PULUMI_NODEJS_TRANSPILE_ONLY=true
-#   precompiled       defaults, tsc to bin/ first, Pulumi.yaml main: bin/index.js, typescript: false
+#   defaults          the project as committed (what operators run): boot/program.js runs the build of the sources
+#                     (.build/, made once per change) with V8's compile cache and the providers' serialized code
+#   cold-build        defaults with .build/ removed before each run: the first run after a change of the sources
+#   ts-node           Pulumi.yaml typescript: true, main index.ts: the sources through ts-node on every run, the
+#                     providers serialized on every run (the program before boot/program.js)
 #   ssh2-path         remoteCommands ssh2 + imageSource ssh-pull: no docker or command plugin process
-#   precompiled-ssh2  both levers
-#   empty-program     a one-output TypeScript program: the engine + language host + node floor
+#   empty-program     a one-output JavaScript program: the floor of engine, language host, node and @pulumi/pulumi
 # Then one -v=9 run of `defaults`, summarised as phases (from the engine's log timestamps), and the SSH
 # connections of one defaults preview (sshd's "Accepted publickey" lines; the docker provider's `ssh` runs).
 set -euo pipefail
@@ -21,7 +22,8 @@ source "$BENCH_DIR/lib/common.sh"
 source "$REPO/scripts/node-env.sh"
 gfh_node "$REPO"
 gfh_node_modules "$REPO"
-PATH="$(bash "$REPO/scripts/toolchain.sh" 2>/dev/null | tail -n 1):$PATH"
+BIN="$(bash "$REPO/scripts/toolchain.sh" | tail -n 1)" || die "scripts/toolchain.sh failed (GFH_UPSTREAM names the upstream sources when ../shared is not beside the clone)"
+PATH="$BIN:$PATH"
 bash "$REPO/scripts/sandbox.sh" up >/dev/null
 eval "$(bash "$REPO/scripts/sandbox.sh" env)"
 BENCH_TMP="$(mktemp -d /tmp/gfh-profile.XXXXXX)"
@@ -40,21 +42,19 @@ step pulumi_setup "$P" "$HOSTS_JSON"
 step pulumi_cli "$P" up --yes --skip-preview
 BENCH_PATH=ssh2 step pulumi_setup "$S" "$HOSTS_JSON"
 step pulumi_cli "$S" up --yes --skip-preview
-precompile() { # precompile SRC DST: a project dir sharing SRC's stack config and state, running bin/index.js
+tsnode() { # tsnode SRC DST: a project dir sharing SRC's stack config and state, run through ts-node
   local src="$1" dst="$2"
-  cp -a "$src" "$dst"; rm -rf "$dst/.state"; ln -s "$src/.state" "$dst/.state"
-  (cd "$dst" && "$REPO/node_modules/.bin/tsc" -p tsconfig.json --outDir bin --noCheck >/dev/null 2>&1 || true)
-  [[ -f "$dst/bin/index.js" ]] || die "tsc produced no bin/index.js"
-  ln -s ../prompts "$dst/bin/prompts" # the program reads profile.promptFile relative to its working directory (bin/)
-  sed -i 's/^    typescript: true/    typescript: false/; 0,/^runtime:/s//main: bin\/index.js\nruntime:/' "$dst/Pulumi.yaml"
+  cp -a "$src" "$dst"; rm -rf "$dst/.state" "$dst/.build"; ln -s "$src/.state" "$dst/.state"
+  sed -i 's/^    typescript: false/    typescript: true/' "$dst/Pulumi.yaml"
+  sed -i 's#"main": "boot/program.js"#"main": "index.ts"#' "$dst/package.json"
+  grep -q 'typescript: true' "$dst/Pulumi.yaml" && grep -q '"main": "index.ts"' "$dst/package.json" || die "could not switch $dst to ts-node"
 }
-C="$BENCH_TMP/c"; precompile "$P" "$C"
-CS="$BENCH_TMP/cs"; precompile "$S" "$CS"
+T="$BENCH_TMP/t"; tsnode "$P" "$T"
 # empty program
 E="$BENCH_TMP/e"; mkdir -p "$E/.state"; ln -s "$REPO/node_modules" "$E/node_modules"
-cp "$REPO/tsconfig.json" "$REPO/package.json" "$E/"; sed -i 's#"include": \[.*\]#"include": ["index.ts"]#' "$E/tsconfig.json"
-printf 'name: empty\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n' >"$E/Pulumi.yaml"
-echo 'import * as pulumi from "@pulumi/pulumi"; export const x = pulumi.output(1);' >"$E/index.ts"
+printf '{ "name": "empty", "main": "index.js" }\n' >"$E/package.json"
+printf 'name: empty\nruntime:\n  name: nodejs\n  options:\n    typescript: false\n' >"$E/Pulumi.yaml"
+echo 'const pulumi = require("@pulumi/pulumi"); exports.x = pulumi.output(1);' >"$E/index.js"
 e_cli() { (cd "$E" && PULUMI_BACKEND_URL="file://$E/.state" PULUMI_CONFIG_PASSPHRASE=x PULUMI_SKIP_UPDATE_CHECK=true \
   PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true pulumi "$@" --non-interactive); }
 step e_cli stack init bench; step e_cli up --yes --stack bench
@@ -62,14 +62,13 @@ step e_cli stack init bench; step e_cli up --yes --stack bench
 variant() {
   case "$1" in
     defaults) pulumi_cli "$P" preview ;;
-    transpile-only) PULUMI_NODEJS_TRANSPILE_ONLY=true pulumi_cli "$P" preview ;;
-    precompiled) pulumi_cli "$C" preview ;;
+    cold-build) rm -rf "$P/.build" && pulumi_cli "$P" preview ;;
+    ts-node) pulumi_cli "$T" preview ;;
     ssh2-path) pulumi_cli "$S" preview ;;
-    precompiled-ssh2) pulumi_cli "$CS" preview ;;
     empty-program) e_cli preview --stack bench ;;
   esac
 }
-VARIANTS=(defaults transpile-only precompiled ssh2-path precompiled-ssh2 empty-program)
+VARIANTS=(defaults cold-build ts-node ssh2-path empty-program)
 declare -A T
 for r in $(seq 1 "$REPS"); do
   for v in "${VARIANTS[@]}"; do

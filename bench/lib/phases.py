@@ -68,7 +68,7 @@ exited = first(r"Program exited|langhost\[nodejs\]\.Run\(.*\) success")
 print("  from    to      took   phase")
 span("CLI start, language host (twice: About, then Run)", 0.0, run)
 span("node + @pulumi/pulumi loaded (Run -> the Stack registered)", run, stack)
-span("the program's modules loaded (ts-node unless precompiled) -> first component", stack, program)
+span("the program loaded (its build, or ts-node) and the providers serialized -> first component", stack, program)
 # Provider plugins: from launch to the handshake (or GetPluginInfo) that follows.
 for t, msg in rows:
     m = re.search(r"Launching plugin '([^']+)' from '([^']+)'", msg)
