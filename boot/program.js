@@ -9,13 +9,31 @@
 const crypto = require("node:crypto");
 const fs = require("node:fs");
 const nodeModule = require("node:module");
+const os = require("node:os");
 const path = require("node:path");
 
 const ROOT = path.resolve(__dirname, "..");
-const BUILD = path.join(ROOT, ".build");
 const SOURCES = ["index.ts", "components", "providers", "lib"];
 /** Builds of other source versions older than this are removed (a running program may still load from one). */
 const KEEP_OLD_BUILDS_MS = 24 * 3600 * 1000;
+
+/**
+ * Where builds go: .build/ in the checkout; for a checkout this user cannot write, the user's cache directory;
+ * without either, a private temp directory for this run alone.
+ */
+function buildRoot() {
+    const cache = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "github-flows-host", crypto.createHash("sha256").update(ROOT).digest("hex").slice(0, 16));
+    for (const dir of [path.join(ROOT, ".build"), cache]) {
+        try {
+            fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+            fs.accessSync(dir, fs.constants.W_OK);
+            return dir;
+        } catch {
+            // next place
+        }
+    }
+    return fs.mkdtempSync(path.join(os.tmpdir(), "github-flows-host-build-"));
+}
 
 /** Every .ts file of the program, relative to ROOT, sorted. */
 function sourceFiles() {
@@ -84,14 +102,14 @@ function pruneOldBuilds(current) {
     }
 }
 
+const BUILD = buildRoot();
 // Before anything below loads: the compile cache covers the program and its packages (@pulumi/pulumi itself is
-// already loaded by Pulumi's runner). A directory that cannot be written only costs the speed-up.
+// already loaded by Pulumi's runner).
 nodeModule.enableCompileCache?.(path.join(BUILD, "v8-cache"));
 const files = sourceFiles();
 const sig = signature(files);
 const out = path.join(BUILD, sig);
 if (!fs.existsSync(path.join(out, "index.js"))) {
-    fs.mkdirSync(BUILD, { recursive: true });
     build(files, out);
     pruneOldBuilds(sig);
 }

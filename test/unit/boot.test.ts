@@ -10,7 +10,7 @@ const run = promisify(execFile);
 
 /** A project beside a copy of boot/program.js: index.ts imports lib/value.ts; node_modules is the repo's. */
 let dir: string;
-const exportsOf = () => JSON.parse(execFileSync(process.execPath, ["-e", "console.log(JSON.stringify(require('./boot/program.js')))"], { cwd: dir, encoding: "utf8" }));
+const exportsOf = () => JSON.parse(execFileSync(process.execPath, ["-e", "console.log(JSON.stringify(require('./boot/program.js')))"], { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }));
 const builds = () => fs.readdirSync(path.join(dir, ".build")).filter((e) => e !== "v8-cache");
 
 beforeAll(() => {
@@ -65,5 +65,26 @@ describe("boot/program.js: the program transpiled once per change", () => {
         for (const o of outs) expect(JSON.parse(o.stdout)).toEqual({ out: { value: 3 } });
         expect(builds().filter((b) => b.includes(".tmp-"))).toEqual([]);
         expect(builds()).toHaveLength(3);
+    });
+
+    it("builds in the user's cache directory when the checkout is not writable", () => {
+        const cache = fs.mkdtempSync(path.join(os.tmpdir(), "gfh-boot-cache-"));
+        const probe = [process.execPath, "-e", "console.log(JSON.stringify(require('./boot/program.js')))"];
+        // As root (CI) the checkout stays root's and the run drops to nobody; otherwise the checkout is made read-only.
+        const asRoot = process.getuid?.() === 0;
+        if (asRoot) {
+            fs.chownSync(cache, 65534, 65534);
+            fs.chmodSync(dir, 0o755);
+        } else fs.chmodSync(dir, 0o555);
+        try {
+            const cmd = asRoot ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ...probe] : probe;
+            const outText = execFileSync(cmd[0], cmd.slice(1), { cwd: dir, encoding: "utf8", env: { ...process.env, XDG_CACHE_HOME: cache, HOME: "/nonexistent" } });
+            expect(JSON.parse(outText)).toEqual({ out: { value: 3 } });
+            const [hashed] = fs.readdirSync(path.join(cache, "github-flows-host"));
+            expect(fs.readdirSync(path.join(cache, "github-flows-host", hashed)).filter((e) => e !== "v8-cache")).toHaveLength(1);
+        } finally {
+            fs.chmodSync(dir, 0o755);
+            fs.rmSync(cache, { recursive: true, force: true });
+        }
     });
 });
