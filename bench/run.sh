@@ -13,7 +13,7 @@
 #                                        hosts (bench/fleet.sh); "" = only the default sandbox host
 #   BENCH_ANSIBLE_PIPELINING (True)      Ansible's ssh pipelining (False = Ansible's shipped default)
 #   BENCH_ANSIBLE_FORKS (max(10, hosts)) Ansible's forks
-#   BENCH_TRANSPILE_ONLY ("")            set PULUMI_NODEJS_TRANSPILE_ONLY for the pulumi runs
+#   BENCH_PARALLEL_DIFF ("")             1: PULUMI_PARALLEL_DIFF=true for the pulumi runs (the engine diffs in parallel)
 #   BENCH_SKIP_DEFAULT ("")              1 = skip the default sandbox host (fleet only; the default host is untouched)
 #   BENCH_KEEP_LOGS ("")                 1 = keep the run's logs (/tmp/gfh-bench.*) after a successful run
 #   BENCH_DOCKER_SSH_MUX ("")            experiment: OpenSSH ControlMaster for the docker provider's ssh (bench/lib/trace/ssh)
@@ -64,7 +64,7 @@ cleanup() {
   if ((rc == 0)) && [[ -z "${BENCH_KEEP_LOGS:-}" ]]; then rm -rf "$BENCH_TMP"; else say "kept $BENCH_TMP (logs)"; fi
 }
 trap cleanup EXIT
-[[ -n "${BENCH_TRANSPILE_ONLY:-}" ]] && export PULUMI_NODEJS_TRANSPILE_ONLY="$BENCH_TRANSPILE_ONLY"
+[[ -z "${BENCH_PARALLEL_DIFF:-}" ]] || export PULUMI_PARALLEL_DIFF=true
 
 # Codex auth state, seeded once (the same for both tools), restored after every reset: neither tool logs in.
 say "Codex auth state (seed-codex once, restored before every fresh run)"
@@ -184,14 +184,14 @@ fi
 
 LOAD_END="$(cut -d' ' -f1-3 /proc/loadavg)"
 mkdir -p "$BENCH_DIR/results"
-BENCH_ENV="$(printf 'program path %s, pulumi %s, ansible-core %s, node %s, %s CPUs, reps %s, transpile-only %s, load average %s at the start, %s at the end' \
+BENCH_ENV="$(printf 'program path %s, pulumi %s, ansible-core %s, node %s, %s CPUs, reps %s, PULUMI_PARALLEL_DIFF %s, load average %s at the start, %s at the end' \
   "${BENCH_PATH:-defaults}" "$(pulumi version)" "$(ansible --version | sed -n '1{s/.*core //; s/\]//; p}')" "$(node --version)" "$(nproc)" "$REPS" \
-  "${PULUMI_NODEJS_TRANSPILE_ONLY:-unset}" "$LOAD_START" "$LOAD_END")" \
+  "${PULUMI_PARALLEL_DIFF:-unset}" "$LOAD_START" "$LOAD_END")" \
   BENCH_PATH="${BENCH_PATH:-defaults}" node "$BENCH_DIR/lib/stats.mjs" "$RESULTS_TSV" "$BENCH_TMP/notes.tsv" "$BENCH_DIR/results/$STAMP"
 say "chart (gnuplot)"
 gnuplot -e "datafile='$BENCH_DIR/results/$STAMP.dat'; outfile='$BENCH_DIR/results/$STAMP.svg'" "$BENCH_DIR/lib/chart.gp"
 # latest.* is the defaults' run; another path or the mux experiment has its own (latest-ssh2.*, latest-mux.*).
-LATEST="latest$([[ "${BENCH_PATH:-defaults}" == defaults ]] || echo "-$BENCH_PATH")$([[ -z "${BENCH_DOCKER_SSH_MUX:-}" ]] || echo -mux)"
+LATEST="latest$([[ "${BENCH_PATH:-defaults}" == defaults ]] || echo "-$BENCH_PATH")$([[ -z "${BENCH_DOCKER_SSH_MUX:-}" ]] || echo -mux)$([[ -z "${BENCH_PARALLEL_DIFF:-}" ]] || echo -parallel-diff)"
 cp "$BENCH_DIR/results/$STAMP.md" "$BENCH_DIR/results/$LATEST.md"
 cp "$BENCH_DIR/results/$STAMP.svg" "$BENCH_DIR/results/$LATEST.svg"
 say "results: bench/results/$STAMP.{md,json,svg} (and $LATEST.md, $LATEST.svg)"

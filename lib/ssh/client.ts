@@ -65,6 +65,9 @@ function connectOnce(e: SshEndpoint, privateKey: string, sock?: NodeJS.ReadableS
             }
         });
         c.connect(cfg);
+        // Without TCP_NODELAY every exec waited ~40 ms on Nagle's algorithm meeting delayed ACKs: a diff's read took
+        // 50-60 ms on loopback instead of 7-16 ms (bench/README.md, "Where a run waits"). ssh2 leaves Nagle on.
+        c.setNoDelay(true);
     });
 }
 

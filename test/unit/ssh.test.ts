@@ -70,3 +70,24 @@ describe("pinned host keys of every type", () => {
         expect(commands[0]).not.toContain("xxxx");
     });
 });
+
+describe("latency", () => {
+    it("turns Nagle's algorithm off on the TCP connection (each exec waited ~40 ms on delayed ACKs with it on)", async () => {
+        await closeConnections();
+        const calls: boolean[] = [];
+        const orig = ssh2.Client.prototype.setNoDelay;
+        ssh2.Client.prototype.setNoDelay = function (this: ssh2.Client, v?: boolean) {
+            calls.push(v === undefined ? true : v);
+            // The socket itself must have it: ssh2 passes it on only to a real TCP socket.
+            const sock = (this as unknown as { _sock?: { setNoDelay?: unknown } })._sock;
+            expect(typeof sock?.setNoDelay).toBe("function");
+            return orig.call(this, v);
+        } as typeof orig;
+        try {
+            await exec(target(pub(keys.ed25519)), "true");
+        } finally {
+            ssh2.Client.prototype.setNoDelay = orig;
+        }
+        expect(calls).toEqual([true]);
+    });
+});
