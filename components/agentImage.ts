@@ -11,6 +11,11 @@ export interface AgentImageArgs {
     pullFrom: string;
     /** "docker-provider": `@pulumi/docker` RemoteImage over `ssh://`; "ssh-pull": `docker pull` over the stack's SSH connection. */
     source: "docker-provider" | "ssh-pull";
+    /**
+     * What must succeed before the host is touched (the account read). Not the component's `dependsOn`: the docker
+     * provider's plugin, which touches no host, then starts beside that read instead of after it.
+     */
+    after: pulumi.Input<pulumi.Resource>[];
 }
 
 /** The agent image present on the host's Docker daemon. */
@@ -25,7 +30,7 @@ export class AgentImage extends pulumi.ComponentResource {
     }
 
     private pullOverSsh(name: string, args: AgentImageArgs): pulumi.Output<string> {
-        return new PulledImage(`${name}-pull`, { connection: args.connection, from: args.pullFrom, image: args.image }, { parent: this }).imageId;
+        return new PulledImage(`${name}-pull`, { connection: args.connection, from: args.pullFrom, image: args.image }, { parent: this, dependsOn: args.after }).imageId;
     }
 
     private pullWithDockerProvider(name: string, args: AgentImageArgs): pulumi.Output<string> {
@@ -47,7 +52,7 @@ export class AgentImage extends pulumi.ComponentResource {
             { parent: this },
         );
         const names = args.pullFrom === args.image ? [args.image] : [args.pullFrom, args.image];
-        const presence = new ImagePresence(`${name}-presence`, { connection: args.connection, names }, { parent: this });
+        const presence = new ImagePresence(`${name}-presence`, { connection: args.connection, names }, { parent: this, dependsOn: args.after });
         const generation = presence.generation.apply(String);
         // keepLocally: running GitHub Flows jobs use the image; destroy must not pull it from under them.
         const remote = new docker.RemoteImage(`${name}-image`, { name: args.pullFrom, keepLocally: true, triggers: { presence: generation } }, { parent: this, provider });

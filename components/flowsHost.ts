@@ -57,7 +57,7 @@ export class FlowsHost extends pulumi.ComponentResource {
         const hc = pulumi.all([account.home, account.homeExists]).apply(([home, homeExists]) => forHost(c, { home, homeExists }, where));
         const dirs = new CredentialDirectories(name, { connection, runtimeUser: c.runtimeUser, secretsDir: hc.secretsDir, codexDir: hc.codexDir }, parent);
         // After the account read: a host without the runtime user gets nothing, not even the image.
-        const image = new AgentImage(name, { connection, image: c.image, pullFrom: c.imagePullFrom, source: c.imageSource }, { parent: this, dependsOn: [account] });
+        const image = new AgentImage(name, { connection, image: c.image, pullFrom: c.imagePullFrom, source: c.imageSource, after: [account] }, parent);
 
         const container: pulumi.Output<CheckContainer> = hc.apply((x) => ({
             runtimeUser: x.runtimeUser,

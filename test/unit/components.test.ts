@@ -21,12 +21,21 @@ const homes: Record<string, string> = {};
 
 /** What the mock engine saw: one entry per registered resource. */
 const registered: pulumi.runtime.MockResourceArgs[] = [];
+/** Types in the order the mock engine received them, and `account-read` when the HostAccount read returned. */
+const order: string[] = [];
+/** How long the mock HostAccount read takes (a test slows it to see what waits for it). */
+let accountReadMs = 0;
 // The docker-provider path starts an in-process ssh-agent in ~/.github-flows-host/agent (its socket goes at exit).
 beforeAll(async () => {
     await pulumi.runtime.setMocks(
         {
-            newResource(a) {
+            async newResource(a) {
                 registered.push(a);
+                order.push(a.type);
+                if (a.type === DYN("HostAccount") && accountReadMs > 0) {
+                    await new Promise((r) => setTimeout(r, accountReadMs));
+                    order.push("account-read");
+                }
                 const extra: Record<string, unknown> = {};
                 if (a.type === "command:remote:Command" || a.type === DYN("SshCommand")) extra.stdout = checksStdout;
                 if (a.type === "docker:index/remoteImage:RemoteImage") Object.assign(extra, { imageId: "sha256:1111", repoDigest: `${a.inputs.name}@sha256:1111` });
@@ -525,5 +534,26 @@ describe("the program (index.ts) under mocks", () => {
         const text = JSON.stringify(hosts);
         for (const secret of [TOKEN, PRIVATE_KEY_BODY, OPENAI_KEY]) expect(text).not.toContain(secret);
         expect(registered.filter((r) => r.type === COMP("FlowsHost")).map((r) => r.name)).toEqual(["web-1", "web-2"]);
+    });
+});
+
+describe("order on a host", () => {
+    it("touches the host only after the account read, while the docker provider's plugin starts beside it", async () => {
+        accountReadMs = 300;
+        order.length = 0;
+        try {
+            await build();
+        } finally {
+            accountReadMs = 0;
+        }
+        const readAt = order.indexOf("account-read");
+        expect(readAt).toBeGreaterThan(0);
+        const touching = order.filter((t, i) => i !== readAt && (t.startsWith("pulumi-nodejs:dynamic/") || t.startsWith("docker:index") || t.startsWith("command:")) && t !== DYN("HostAccount"));
+        expect(touching.length).toBeGreaterThan(5);
+        for (const [i, t] of order.entries()) {
+            if (touching.includes(t) && t !== DYN("HostAccount")) expect(i, t).toBeGreaterThan(readAt);
+        }
+        expect(order.indexOf("pulumi:providers:docker")).toBeGreaterThanOrEqual(0);
+        expect(order.indexOf("pulumi:providers:docker")).toBeLessThan(readAt);
     });
 });
