@@ -93,7 +93,7 @@ function build(files, out) {
 function pruneOldBuilds(current) {
     for (const e of fs.readdirSync(BUILD)) {
         const p = path.join(BUILD, e);
-        if (e === current || e === "v8-cache") continue;
+        if (e === current) continue;
         try {
             if (Date.now() - fs.statSync(p).mtimeMs > KEEP_OLD_BUILDS_MS) fs.rmSync(p, { recursive: true, force: true });
         } catch {
@@ -103,9 +103,6 @@ function pruneOldBuilds(current) {
 }
 
 const BUILD = buildRoot();
-// Before anything below loads: the compile cache covers the program and its packages (@pulumi/pulumi itself is
-// already loaded by Pulumi's runner).
-nodeModule.enableCompileCache?.(path.join(BUILD, "v8-cache"));
 const files = sourceFiles();
 const sig = signature(files);
 const out = path.join(BUILD, sig);
@@ -113,6 +110,9 @@ if (!fs.existsSync(path.join(out, "index.js"))) {
     build(files, out);
     pruneOldBuilds(sig);
 }
+// Before the program and its packages load (@pulumi/pulumi itself is already loaded by Pulumi's runner); kept in
+// the build so that it goes with it.
+nodeModule.enableCompileCache?.(path.join(out, "v8-cache"));
 // providers/dynamicResource.ts keeps the providers' serialized code here.
 globalThis[Symbol.for("github-flows-host.build")] = out;
 module.exports = require(path.join(out, "index.js"));

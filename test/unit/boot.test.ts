@@ -1,5 +1,6 @@
 import { execFile, execFileSync } from "child_process";
 import * as fs from "fs";
+import * as nodeModule from "module";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
@@ -11,7 +12,7 @@ const run = promisify(execFile);
 /** A project beside a copy of boot/program.js: index.ts imports lib/value.ts; node_modules is the repo's. */
 let dir: string;
 const exportsOf = () => JSON.parse(execFileSync(process.execPath, ["-e", "console.log(JSON.stringify(require('./boot/program.js')))"], { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }));
-const builds = () => fs.readdirSync(path.join(dir, ".build")).filter((e) => e !== "v8-cache");
+const builds = () => fs.readdirSync(path.join(dir, ".build"));
 
 beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "gfh-boot-"));
@@ -29,6 +30,10 @@ describe("boot/program.js: the program transpiled once per change", () => {
     it("runs the TypeScript program and exports its outputs", () => {
         expect(exportsOf()).toEqual({ out: { value: 1 } });
         expect(builds()).toHaveLength(1);
+        // V8's compile cache, kept in the build (Node.js >= 22.1 has it)
+        if (typeof (nodeModule as { enableCompileCache?: unknown }).enableCompileCache === "function") {
+            expect(fs.readdirSync(path.join(dir, ".build", builds()[0], "v8-cache")).length).toBeGreaterThan(0);
+        }
     });
 
     it("reuses the build while the sources are unchanged", () => {
@@ -81,7 +86,7 @@ describe("boot/program.js: the program transpiled once per change", () => {
             const outText = execFileSync(cmd[0], cmd.slice(1), { cwd: dir, encoding: "utf8", env: { ...process.env, XDG_CACHE_HOME: cache, HOME: "/nonexistent" } });
             expect(JSON.parse(outText)).toEqual({ out: { value: 3 } });
             const [hashed] = fs.readdirSync(path.join(cache, "github-flows-host"));
-            expect(fs.readdirSync(path.join(cache, "github-flows-host", hashed)).filter((e) => e !== "v8-cache")).toHaveLength(1);
+            expect(fs.readdirSync(path.join(cache, "github-flows-host", hashed))).toHaveLength(1);
         } finally {
             fs.chmodSync(dir, 0o755);
             fs.rmSync(cache, { recursive: true, force: true });
