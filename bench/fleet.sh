@@ -45,6 +45,9 @@ fleet_host_up() {
   mkdir -p "$h/home/user" "$h/docker"
   chown user:user "$h/home/user"; chmod 750 "$h/home/user"
   [[ -s "$h/ssh_host_ed25519_key" ]] || ssh-keygen -q -t ed25519 -N '' -C "gfh-bench-h$i" -f "$h/ssh_host_ed25519_key"
+  # A run killed before its teardown may have left the namespace and link of this name.
+  ip netns del "gfhb$i" 2>/dev/null || true
+  ip link del "gfhb$i" 2>/dev/null || true
   ip netns add "gfhb$i"
   ip link add "gfhb$i" type veth peer name eth0 netns "gfhb$i"
   ip link set "gfhb$i" master gfhbr0 up
