@@ -1,10 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { SshTarget } from "../lib/ssh";
 import { RemoteDirectory } from "../providers";
+import type { RuntimeUserFilesArgs } from "./hostArgs";
 
-export interface CredentialDirectoriesArgs {
-    connection: pulumi.Input<SshTarget>;
-    runtimeUser: string;
+export interface CredentialDirectoriesArgs extends RuntimeUserFilesArgs {
     secretsDir: pulumi.Input<string>;
     codexDir: pulumi.Input<string>;
 }

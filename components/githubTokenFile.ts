@@ -1,10 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { SshTarget } from "../lib/ssh";
 import { RemoteFile } from "../providers";
+import type { RuntimeUserFilesArgs } from "./hostArgs";
 
-export interface GithubTokenFileArgs {
-    connection: pulumi.Input<SshTarget>;
-    runtimeUser: string;
+export interface GithubTokenFileArgs extends RuntimeUserFilesArgs {
     tokenFile: pulumi.Input<string>;
     /** The raw token (secret), line endings already trimmed by config validation. */
     token: pulumi.Input<string>;

@@ -4,19 +4,33 @@ export declare const PATHS: {
     readonly ssh2: { readonly imageSource: "ssh-pull"; readonly remoteCommands: "ssh2" };
 };
 export type PathName = keyof typeof PATHS;
-export interface SandboxForStack {
+/** What `scripts/sandbox.sh env` prints about the sandbox host. */
+export interface Sandbox {
     host: string;
     port: number;
     sshUser: string;
-    hostKey: string;
-    githubHost: string;
-    imageRef: string;
+    /** `root`: it may log in with the same key (the runtime-user-as-adversary tests use it). */
+    rootUser: string;
     keyFile: string;
+    hostKey: string;
+    /** The sshd's other host keys (it presents ed25519 by default). */
+    hostKeyEcdsa: string;
+    hostKeyRsa: string;
+    imageRef: string;
+    githubHost: string;
     validToken: string;
+    /** A second valid token of the same account, for rotation. */
+    rotatedToken: string;
+    githubLogin: string;
+    controlUrl: string;
+    /** The sandbox's own files (sshd config and log, keys). */
+    stateDir: string;
 }
 export declare function sandboxEnv(): Record<string, string>;
+/** Reads the sandbox description; a missing sandbox throws (the suite fails loudly instead of skipping). */
+export declare function sandbox(): Sandbox;
 export declare function sandboxConfig(
-    sb: SandboxForStack,
+    sb: Pick<Sandbox, "host" | "port" | "sshUser" | "hostKey" | "githubHost" | "imageRef" | "keyFile" | "validToken">,
     opts?: { path?: PathName; hosts?: unknown[]; repositories?: string[] },
 ): { plain: Record<string, unknown>; secrets: { sshPrivateKey: string; githubToken: string } };
 export declare function setAllJson(plain: Record<string, unknown>): string;

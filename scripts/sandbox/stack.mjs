@@ -39,7 +39,7 @@ export const PATHS = {
 };
 const PATH_KEYS = ["imageSource", "remoteCommands"];
 
-/** The stack config for the sandbox host `sb` (fields as in test/e2e/harness.ts `Sandbox`) on `path`. */
+/** The stack config for the sandbox host `sb` (see `sandbox()`) on `path`. */
 export function sandboxConfig(sb, { path = "defaults", hosts, repositories = ["acme/demo"] } = {}) {
     if (!(path in PATHS)) throw new Error(`unknown path '${path}' (one of ${Object.keys(PATHS).join(", ")})`);
     return {
@@ -65,7 +65,9 @@ export function setAllJson(plain) {
     return JSON.stringify(o);
 }
 
-function fromEnv(env) {
+/** The sandbox host as `scripts/sandbox.sh env` describes it (fields: stack.d.mts `Sandbox`); throws when it is down. */
+export function sandbox() {
+    const env = sandboxEnv();
     const need = (k) => {
         if (!env[k]) throw new Error(`sandbox env lacks ${k}`);
         return env[k];
@@ -74,11 +76,18 @@ function fromEnv(env) {
         host: need("GFH_SANDBOX_HOST"),
         port: Number(need("GFH_SANDBOX_PORT")),
         sshUser: need("GFH_SANDBOX_SSH_USER"),
-        hostKey: need("GFH_SANDBOX_HOST_KEY"),
-        githubHost: need("GFH_SANDBOX_GITHUB_HOST"),
-        imageRef: need("GFH_SANDBOX_IMAGE_REF"),
+        rootUser: need("GFH_SANDBOX_ROOT_USER"),
         keyFile: need("GFH_SANDBOX_KEY_FILE"),
+        hostKey: need("GFH_SANDBOX_HOST_KEY"),
+        hostKeyEcdsa: need("GFH_SANDBOX_HOST_KEY_ECDSA"),
+        hostKeyRsa: need("GFH_SANDBOX_HOST_KEY_RSA"),
+        imageRef: need("GFH_SANDBOX_IMAGE_REF"),
+        githubHost: need("GFH_SANDBOX_GITHUB_HOST"),
         validToken: need("GFH_SANDBOX_VALID_TOKEN"),
+        rotatedToken: need("GFH_SANDBOX_ROTATED_TOKEN"),
+        githubLogin: need("GFH_SANDBOX_GITHUB_LOGIN"),
+        controlUrl: need("GFH_SANDBOX_CONTROL_URL"),
+        stateDir: need("GFH_SANDBOX_STATE_DIR"),
     };
 }
 
@@ -95,7 +104,7 @@ function main(argv) {
         else if (a === "--openai-api-key") openaiApiKey = true;
         else throw new Error(`unknown argument '${a}'`);
     }
-    const { plain, secrets } = sandboxConfig(fromEnv(sandboxEnv()), opts);
+    const { plain, secrets } = sandboxConfig(sandbox(), opts);
     const pulumi = (args, input = "") => execFileSync("pulumi", [...args, ...stack, "--non-interactive"], { input, stdio: ["pipe", "ignore", "inherit"] });
     // A stack used on the other path before keeps nothing of it (`config rm` of a key not set is harmless).
     for (const k of PATH_KEYS) if (!(k in plain)) execFileSync("pulumi", ["config", "rm", k, ...stack, "--non-interactive"], { stdio: "ignore" });

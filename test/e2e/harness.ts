@@ -4,59 +4,13 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, expect } from "vitest";
-import { PATHS, PathName, sandboxConfig, sandboxEnv, setAllJson } from "../../scripts/sandbox/stack.mjs";
+import { PATHS, PathName, Sandbox, sandbox, sandboxConfig, setAllJson } from "../../scripts/sandbox/stack.mjs";
 
 /** The repository root: the Pulumi project under test. */
 export const REPO = path.resolve(__dirname, "../..");
 
-/** What `scripts/sandbox.sh env` prints about the sandbox host. */
-export interface Sandbox {
-    host: string;
-    port: number;
-    sshUser: string;
-    /** `root`: it may log in with the same key (the runtime-user-as-adversary tests use it). */
-    rootUser: string;
-    keyFile: string;
-    hostKey: string;
-    /** The sshd's other host keys (it presents ed25519 by default). */
-    hostKeyEcdsa: string;
-    hostKeyRsa: string;
-    imageRef: string;
-    githubHost: string;
-    validToken: string;
-    /** A second valid token of the same account, for rotation. */
-    rotatedToken: string;
-    githubLogin: string;
-    controlUrl: string;
-    /** The sandbox's own files (sshd config and log, keys). */
-    stateDir: string;
-}
-
-/** Reads the sandbox description; a missing sandbox fails the suite loudly instead of skipping it. */
-export function sandbox(): Sandbox {
-    const env = sandboxEnv();
-    const need = (k: string) => {
-        if (!env[k]) throw new Error(`sandbox env lacks ${k}`);
-        return env[k];
-    };
-    return {
-        host: need("GFH_SANDBOX_HOST"),
-        port: Number(need("GFH_SANDBOX_PORT")),
-        sshUser: need("GFH_SANDBOX_SSH_USER"),
-        rootUser: need("GFH_SANDBOX_ROOT_USER"),
-        keyFile: need("GFH_SANDBOX_KEY_FILE"),
-        hostKey: need("GFH_SANDBOX_HOST_KEY"),
-        hostKeyEcdsa: need("GFH_SANDBOX_HOST_KEY_ECDSA"),
-        hostKeyRsa: need("GFH_SANDBOX_HOST_KEY_RSA"),
-        imageRef: need("GFH_SANDBOX_IMAGE_REF"),
-        githubHost: need("GFH_SANDBOX_GITHUB_HOST"),
-        validToken: need("GFH_SANDBOX_VALID_TOKEN"),
-        rotatedToken: need("GFH_SANDBOX_ROTATED_TOKEN"),
-        githubLogin: need("GFH_SANDBOX_GITHUB_LOGIN"),
-        controlUrl: need("GFH_SANDBOX_CONTROL_URL"),
-        stateDir: need("GFH_SANDBOX_STATE_DIR"),
-    };
-}
+export { sandbox };
+export type { Sandbox };
 
 /** Runs shell text on the sandbox host (it shares this machine's filesystem view) and returns stdout. */
 export function onHost(script: string): string {

@@ -1,25 +1,13 @@
-import { execFileSync, spawnSync } from "child_process";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { apiKeyLoginScript, CheckContainer, interactiveLoginCommand, parseVerifyOutput, VerifySpec, verifyScript } from "../../lib/checks";
 import { TOKEN_EXPORT } from "../../lib/container";
 import { FIXTURES, TOKEN } from "../fixtures/config";
+import { ME, sh, tempDirForFile } from "../fixtures/sh";
 
-const ME = os.userInfo().username;
-let tmp: string;
-
-beforeAll(() => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "gfh-shell-"));
-});
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-/** Runs a POSIX sh script like the SSH providers do (`/bin/sh -c`), with optional stdin. */
-function sh(script: string, input?: string | Buffer, env: NodeJS.ProcessEnv = process.env) {
-    const r = spawnSync("sh", ["-c", script], { input: input ?? "", env });
-    return { code: r.status, stdout: r.stdout.toString("utf8"), stderr: r.stderr.toString("utf8"), raw: r.stdout };
-}
+const tmp = tempDirForFile("gfh-shell-");
 
 // lib/checks.ts: the document's checks, run for real under sh with fake docker, gh and codex.
 

@@ -4,7 +4,7 @@ import fc from "fast-check";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { VerifySpec, verifyScript } from "../../lib/checks";
 import {
     ancestors,
@@ -22,20 +22,9 @@ import {
     writeFileScript,
 } from "../../lib/shell";
 import { FIXTURES, TOKEN } from "../fixtures/config";
+import { ME, sh, tempDirForFile } from "../fixtures/sh";
 
-const ME = os.userInfo().username;
-let tmp: string;
-
-beforeAll(() => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "gfh-shell-"));
-});
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-/** Runs a POSIX sh script like the SSH providers do (`/bin/sh -c`), with optional stdin. */
-function sh(script: string, input?: string | Buffer, env: NodeJS.ProcessEnv = process.env) {
-    const r = spawnSync("sh", ["-c", script], { input: input ?? "", env });
-    return { code: r.status, stdout: r.stdout.toString("utf8"), stderr: r.stderr.toString("utf8"), raw: r.stdout };
-}
+const tmp = tempDirForFile("gfh-shell-");
 
 const mode = (p: string) => (fs.statSync(p).mode & 0o777).toString(8);
 
