@@ -107,7 +107,7 @@ function main(argv) {
     const { plain, secrets } = sandboxConfig(sandbox(), opts);
     const pulumi = (args, input = "") => execFileSync("pulumi", [...args, ...stack, "--non-interactive"], { input, stdio: ["pipe", "ignore", "inherit"] });
     // A stack used on the other path before keeps nothing of it (`config rm` of a key not set is harmless).
-    for (const k of PATH_KEYS) if (!(k in plain)) execFileSync("pulumi", ["config", "rm", k, ...stack, "--non-interactive"], { stdio: "ignore" });
+    for (const k of PATH_KEYS) if (!(k in plain)) pulumi(["config", "rm", k]);
     pulumi(["config", "set-all", "--json", setAllJson(plain)]);
     for (const [k, v] of Object.entries(secrets)) pulumi(["config", "set", "--secret", k], v);
     if (openaiApiKey) pulumi(["config", "set", "--secret", "openaiApiKey"], "sk-sandbox-local-key");

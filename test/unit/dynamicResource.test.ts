@@ -40,6 +40,16 @@ const provider: pulumi.dynamic.ResourceProvider<{ a: string }, { a: string }> = 
     },
 };
 
+/** A DynamicResource class of `type` for `provider`, from a fresh copy of the module. */
+async function resourceClass(provider: pulumi.dynamic.ResourceProvider<{ a: string }, { a: string }>, type: string) {
+    const DynamicResource = await freshModule();
+    return class extends DynamicResource {
+        constructor(name: string) {
+            super(provider, type, name, { a: "1" });
+        }
+    };
+}
+
 async function registeredProvider(name: string): Promise<string> {
     await new Promise((r) => setTimeout(r, 50));
     for (let i = 0; i < 100 && !registered.some((r) => r.name === name); i++) await new Promise((r) => setTimeout(r, 20));
@@ -51,12 +61,7 @@ async function registeredProvider(name: string): Promise<string> {
 describe("DynamicResource: the provider's serialized code kept in the build", () => {
     it("registers the type token and inputs of pulumi.dynamic.Resource, serializing as it does, and keeps the text", async () => {
         (globalThis as Record<symbol, unknown>)[BUILD_KEY] = build;
-        const DynamicResource = await freshModule();
-        class Probe extends DynamicResource {
-            constructor(name: string) {
-                super(provider, "Probe", name, { a: "1" });
-            }
-        }
+        const Probe = await resourceClass(provider, "Probe");
         new Probe("first");
         const text = await registeredProvider("first");
         expect(registered.find((r) => r.name === "first")?.type).toBe("pulumi-nodejs:dynamic/github-flows-host:Probe");
@@ -67,12 +72,7 @@ describe("DynamicResource: the provider's serialized code kept in the build", ()
 
     it("a later run of the same build reads the text instead of serializing", async () => {
         fs.writeFileSync(path.join(build, "serialized/Probe.json"), JSON.stringify({ text: "KEPT", containsSecrets: false }));
-        const DynamicResource = await freshModule();
-        class Probe extends DynamicResource {
-            constructor(name: string) {
-                super(provider, "Probe", name, { a: "1" });
-            }
-        }
+        const Probe = await resourceClass(provider, "Probe");
         new Probe("second");
         expect(await registeredProvider("second")).toBe("KEPT");
     });
@@ -84,12 +84,7 @@ describe("DynamicResource: the provider's serialized code kept in the build", ()
                 return { id: String(captured), outs: inputs };
             },
         };
-        const DynamicResource = await freshModule();
-        class Leaky extends DynamicResource {
-            constructor(name: string) {
-                super(leaky, "Leaky", name, { a: "1" });
-            }
-        }
+        const Leaky = await resourceClass(leaky, "Leaky");
         expect((await pulumi.runtime.serializeFunction(() => leaky, { allowSecrets: true })).containsSecrets).toBe(true);
         new Leaky("third");
         await registeredProvider("third");
@@ -98,12 +93,7 @@ describe("DynamicResource: the provider's serialized code kept in the build", ()
 
     it("outside a build (ts-node, tests) serializes every run and writes nothing", async () => {
         delete (globalThis as Record<symbol, unknown>)[BUILD_KEY];
-        const DynamicResource = await freshModule();
-        class Other extends DynamicResource {
-            constructor(name: string) {
-                super(provider, "Other", name, { a: "1" });
-            }
-        }
+        const Other = await resourceClass(provider, "Other");
         new Other("fourth");
         expect(await registeredProvider("fourth")).toContain("create");
         expect(fs.existsSync(path.join(build, "serialized/Other.json"))).toBe(false);
