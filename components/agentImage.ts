@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { agentSocketPath, dockerHost, dockerSshOpts, SshTarget, startAgent } from "../lib/ssh";
+import { agentSocketPath, dockerHost, dockerProxyHost, dockerProxySocket, dockerSshOpts, SshTarget, startAgent, startDockerProxy } from "../lib/ssh";
 import { ImagePresence, PulledImage } from "../providers";
 
 export interface AgentImageArgs {
@@ -36,16 +36,20 @@ export class AgentImage extends pulumi.ComponentResource {
     private pullWithDockerProvider(name: string, args: AgentImageArgs): pulumi.Output<string> {
         const socket = agentSocketPath(pulumi.getProject(), pulumi.getStack());
         const connection = pulumi.output(args.connection);
-        // The agent must listen before the provider dials; its options only name the stable socket path.
-        const ready = connection.apply(async (c) => {
-            await startAgent(socket.local, c.privateKey);
+        // Root or the runtime user: the docker CLI's `ssh://` helper, authenticated by the in-process agent. A sudo
+        // admin (not in group docker): a private local socket relayed to `sudo -n docker system dial-stdio`.
+        const proxy = connection.apply((c) => dockerProxySocket(pulumi.getProject(), pulumi.getStack(), c));
+        // The agent or the relay must listen before the provider dials; the options only name stable paths.
+        const ready = pulumi.all([connection, proxy]).apply(async ([c, p]) => {
+            if (c.sudo) await startDockerProxy(p, c, (m) => pulumi.log.warn(m, this));
+            else await startAgent(socket.local, c.privateKey);
             return true;
         });
         const provider = new docker.Provider(
             `${name}-docker`,
             {
-                host: pulumi.unsecret(connection.apply(dockerHost)),
-                sshOpts: pulumi.unsecret(pulumi.all([connection, ready]).apply(([c]) => dockerSshOpts(c, socket.forSsh))),
+                host: pulumi.unsecret(pulumi.all([connection, proxy, ready]).apply(([c, p]) => (c.sudo ? dockerProxyHost(p) : dockerHost(c)))),
+                sshOpts: pulumi.unsecret(pulumi.all([connection, ready]).apply(([c]) => (c.sudo ? undefined : dockerSshOpts(c, socket.forSsh)))),
                 // Deletes (keepLocally) then need no connection: they run after this program, and its agent, ended.
                 disableDockerDaemonCheck: true,
             },

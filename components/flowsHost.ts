@@ -47,7 +47,7 @@ export class FlowsHost extends pulumi.ComponentResource {
         super("github-flows-host:index:FlowsHost", name, {}, opts);
         const { host: h, config: c } = args;
         // Secret: the target carries the private key.
-        const connection = pulumi.secret(pulumi.output(args.privateKey).apply((key) => targetOf(h, key)));
+        const connection = pulumi.secret(pulumi.output(args.privateKey).apply((key) => targetOf(h, key, c.runtimeUser)));
         const parent = { parent: this };
         const runner = c.remoteCommands;
 

@@ -1,4 +1,5 @@
 import { quote } from "./quote";
+import { SUDO_PREFIX } from "./ssh/login";
 
 /**
  * Shell text that runs on a host. Every value is single-quoted; secrets never appear here: they
@@ -26,16 +27,18 @@ export const SCRIPT_END = "#github-flows-host: end of script";
  * How a script runs on a host: a short fixed command reads the script from standard input and runs it, so no
  * script, however long (300 repositories), meets Linux's 128 KiB limit on one argument (E2BIG). `head -c` reads
  * exactly the script's bytes; what follows on stdin (a secret) is left for the script. The SSH runner and
- * `@pulumi/command` both send `command` as the command and `input` as stdin.
+ * `@pulumi/command` both send `command` as the command and `input` as stdin. With `sudo` (a sudo admin login) the
+ * same command runs as root through `sudo -n`: sudo passes stdin through untouched, never prompts, and logs only
+ * this fixed command line (no script, no secret).
  */
-export function launch(script: string, stdin = ""): { command: string; input: string } {
+export function launch(script: string, stdin = "", sudo = false): { command: string; input: string } {
     const text = `${script}\n${SCRIPT_END}\n`;
     const inner = [
         `s=$(head -c ${Buffer.byteLength(text, "utf8")}) || exit 97`,
         `case "$s" in *${quote(SCRIPT_END)}) ;; *) echo 'github-flows-host: the script did not arrive whole on stdin' >&2; exit 97 ;; esac`,
         'eval "$s"',
     ].join("\n");
-    return { command: `/bin/sh -c ${quote(inner)}`, input: text + stdin };
+    return { command: `${sudo ? SUDO_PREFIX : ""}/bin/sh -c ${quote(inner)}`, input: text + stdin };
 }
 
 /** Pulls `from`, tags it as `image` when they differ, prints the image id. */

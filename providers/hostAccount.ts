@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Account, accountScript, parseAccount } from "../lib/account";
-import { run, SshTarget } from "../lib/ssh";
+import { run, SshTarget, sudoProbeScript, sudoRefusal } from "../lib/ssh";
 import { ConnectionInput, SECRET_OUTPUTS } from "./connection";
 import { DynamicResource } from "./dynamicResource";
 
@@ -18,12 +18,22 @@ interface State extends Account {
     where: string;
 }
 
+/**
+ * A sudo login is checked here, as the login itself, before anything else touches the host: a `sudo -n` that
+ * fails (no sudo rule, a password asked) stops the run with what is missing; a read never needs root.
+ */
 async function lookUp(s: State): Promise<Account> {
-    return parseAccount(await run(s.connection, accountScript(s.user), `looking up the runtime user ${s.user}`), s.user, s.where);
+    const what = `looking up the runtime user ${s.user}`;
+    if (!s.connection.sudo) return parseAccount(await run(s.connection, accountScript(s.user), what), s.user, s.where);
+    const { sudo: _, ...login } = s.connection;
+    const out = await run(login, sudoProbeScript(accountScript(s.user)), what);
+    const refused = sudoRefusal(out, s.where, s.connection.user, s.user);
+    if (refused) throw refused;
+    return parseAccount(out, s.user, s.where);
 }
 
-/** Only ever read (`pulumi.CustomResource` with an id): the account belongs to the host, not to the stack. */
-const provider: pulumi.dynamic.ResourceProvider<State, State> = {
+/** Only ever read (`pulumi.CustomResource` with an id): the account belongs to the host, not to the stack. Exported for the unit tests. */
+export const hostAccountProvider: pulumi.dynamic.ResourceProvider<State, State> = {
     async create(): Promise<never> {
         throw new Error("HostAccount is only ever read");
     },
@@ -49,7 +59,7 @@ export class HostAccount extends DynamicResource {
     /** `id` names the host and user (`<address>:<port>:<user>`): a read needs one known before the read. */
     constructor(name: string, id: string, args: HostAccountArgs, opts?: pulumi.CustomResourceOptions) {
         super(
-            provider,
+            hostAccountProvider,
             "HostAccount",
             name,
             { ...args, home: undefined, uid: undefined, gid: undefined, homeExists: undefined },

@@ -35,7 +35,7 @@ export function agentSocketPath(project: string, stack: string, home = os.userIn
 }
 
 /** Refuses a socket directory that another account could plant or read: it must be ours, 0700, not a link. */
-function privateDirectory(dir: string): void {
+export function privateDirectory(dir: string): void {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const st = fs.lstatSync(dir);
     const uid = process.getuid?.() ?? st.uid;

@@ -1,6 +1,7 @@
 // `import x = require()` keeps plain require calls, which Pulumi's closure serializer turns back into
 // `require("ssh2")` inside the dynamic provider (an esModuleInterop wrapper would be serialized by value).
 import crypto = require("crypto");
+import net = require("net");
 import ssh2 = require("ssh2");
 import { launch } from "../shell";
 import { describe, fingerprint, hostKeyAlgorithms, hostKeyBlob, SSH_LIMITS, SshEndpoint, SshTarget } from "./target";
@@ -30,8 +31,14 @@ function poolKey(t: SshTarget): string {
     return `${p}${describe(t)}|${t.hostKey}|${crypto.createHash("sha256").update(t.privateKey).digest("hex")}`;
 }
 
-function connectOnce(e: SshEndpoint, privateKey: string, sock?: NodeJS.ReadableStream): Promise<Client> {
+/**
+ * `background`: the connection never keeps this process alive (its socket is unref'd, no keepalive timer): the
+ * Pulumi program's process ends when its event loop empties, and a connection it serves the docker provider through
+ * must not hold it open after the last resource.
+ */
+function connectOnce(e: SshEndpoint, privateKey: string, sock?: NodeJS.ReadableStream, background = false): Promise<Client> {
     const expected = hostKeyBlob(e.hostKey);
+    if (background && !sock) sock = net.connect({ host: e.host, port: e.port }).unref();
     return new Promise((resolve, reject) => {
         const c = new ssh2.Client();
         let presented: Buffer | undefined;
@@ -41,7 +48,7 @@ function connectOnce(e: SshEndpoint, privateKey: string, sock?: NodeJS.ReadableS
             username: e.user,
             privateKey,
             readyTimeout: SSH_LIMITS.connectTimeoutSeconds * 1000,
-            keepaliveInterval: 10_000,
+            keepaliveInterval: background ? 0 : 10_000,
             keepaliveCountMax: 3,
             sock: sock as ConnectConfig["sock"],
             algorithms: { serverHostKey: hostKeyAlgorithms(e.hostKey) as NonNullable<ConnectConfig["algorithms"]>["serverHostKey"] },
@@ -79,22 +86,27 @@ function hostKeyMismatch(message: string): Error {
     return Object.assign(new Error(message), { hostKeyMismatch: true });
 }
 
-async function connectTarget(t: SshTarget): Promise<Client> {
-    if (!t.proxy) return connectOnce(t, t.privateKey);
-    const jump = await connectOnce(t.proxy, t.privateKey);
+async function connectTarget(t: SshTarget, background = false): Promise<Client> {
+    if (!t.proxy) return connectOnce(t, t.privateKey, undefined, background);
+    const jump = await connectOnce(t.proxy, t.privateKey, undefined, background);
     const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) =>
         jump.forwardOut("127.0.0.1", 0, t.host, t.port, (err, ch) => (err ? reject(new Error(`proxy ${describe(t.proxy!)} could not reach ${describe(t)}: ${err.message}`)) : resolve(ch))),
     );
-    const c = await connectOnce(t, t.privateKey, stream);
+    const c = await connectOnce(t, t.privateKey, stream, background);
     c.once("close", () => jump.end());
     return c;
 }
 
-async function connectWithRetry(t: SshTarget): Promise<Client> {
+/** A new connection to `t` (pinned key, bastion, retries) that never keeps this process alive; the caller ends it. */
+export function connectInBackground(t: SshTarget): Promise<Client> {
+    return connectWithRetry(t, true);
+}
+
+async function connectWithRetry(t: SshTarget, background = false): Promise<Client> {
     let last: unknown;
     for (let attempt = 1; attempt <= SSH_LIMITS.connectAttempts; attempt++) {
         try {
-            return await connectTarget(t);
+            return await connectTarget(t, background);
         } catch (e) {
             last = e;
             if ((e as { hostKeyMismatch?: boolean }).hostKeyMismatch) break;
@@ -138,7 +150,7 @@ export async function closeConnections(): Promise<void> {
  */
 export async function exec(t: SshTarget, script: string, stdin?: string): Promise<ExecResult> {
     const c = await client(t);
-    const { command, input } = launch(script, stdin ?? "");
+    const { command, input } = launch(script, stdin ?? "", t.sudo === true);
     return new Promise((resolve, reject) => {
         c.exec(command, (err, stream) => {
             if (err) return reject(new Error(`SSH exec on ${describe(t)} failed: ${err.message}`));

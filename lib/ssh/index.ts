@@ -3,3 +3,5 @@ export * from "./client";
 export * from "./command";
 export * from "./openssh";
 export * from "./agent";
+export * from "./login";
+export * from "./dockerProxy";

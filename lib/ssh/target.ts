@@ -1,4 +1,5 @@
 import crypto = require("crypto");
+import { loginKind } from "./login";
 
 /**
  * SSH, one module (`lib/ssh/`): this file says what a target is and how it is checked; `client.ts` runs
@@ -18,6 +19,8 @@ export interface SshEndpoint {
 export interface SshTarget extends SshEndpoint {
     privateKey: string;
     proxy?: SshEndpoint;
+    /** Every script runs through `sudo -n` (a login that is neither root nor the runtime user: `loginKind`). Absent otherwise. */
+    sudo?: true;
 }
 
 /** Bounds that keep a dead host from hanging `pulumi up`, the same on every SSH path. */
@@ -32,8 +35,12 @@ export interface HostEntry {
     proxy?: { address: string; port: number; user: string; hostKey: string };
 }
 
-/** The SSH target of a configured host; the one key serves the host and its bastion. */
-export function targetOf(h: HostEntry, privateKey: string): SshTarget {
+/**
+ * The SSH target of a configured host whose runtime user is `runtimeUser`; the one key serves the host and its
+ * bastion. A sudo login gets `sudo: true`; root and runtime-user targets stay as they always were (the field is
+ * absent, so their state and command text do not change).
+ */
+export function targetOf(h: HostEntry, privateKey: string, runtimeUser: string): SshTarget {
     return {
         host: h.address,
         port: h.port,
@@ -41,6 +48,7 @@ export function targetOf(h: HostEntry, privateKey: string): SshTarget {
         hostKey: h.hostKey,
         privateKey,
         proxy: h.proxy && { host: h.proxy.address, port: h.proxy.port, user: h.proxy.user, hostKey: h.proxy.hostKey },
+        ...(loginKind(h.user, runtimeUser) === "sudo" ? { sudo: true as const } : {}),
     };
 }
 

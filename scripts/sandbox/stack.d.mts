@@ -11,6 +11,14 @@ export interface Sandbox {
     sshUser: string;
     /** `root`: it may log in with the same key (the runtime-user-as-adversary tests use it). */
     rootUser: string;
+    /** The same sshd on another port where root is refused (a cloud image's sshd). */
+    adminPort: number;
+    /** Passwordless sudo, not in group docker: log in on `adminPort`. */
+    adminUser: string;
+    /** No sudo rule at all. */
+    noSudoUser: string;
+    /** sudo that asks for a password. */
+    pwSudoUser: string;
     keyFile: string;
     hostKey: string;
     /** The sshd's other host keys (it presents ed25519 by default). */
@@ -33,4 +41,9 @@ export declare function sandboxConfig(
     sb: Pick<Sandbox, "host" | "port" | "sshUser" | "hostKey" | "githubHost" | "imageRef" | "keyFile" | "validToken">,
     opts?: { path?: PathName; hosts?: unknown[]; repositories?: string[] },
 ): { plain: Record<string, unknown>; secrets: { sshPrivateKey: string; githubToken: string } };
+/** A `hosts` entry for the sandbox as `user` (default: the sudo admin) on the port where root is refused. */
+export declare function rootRefusedHost(
+    sb: Pick<Sandbox, "host" | "adminPort" | "adminUser" | "hostKey">,
+    user?: string,
+): { name: string; address: string; port: number; user: string; hostKey: string };
 export declare function setAllJson(plain: Record<string, unknown>): string;

@@ -1,7 +1,7 @@
 // One recipe for a Pulumi stack on the sandbox host, used by the e2e harness (imported), bench/lib/common.sh
 // and scripts/up-local.sh (run):
 //
-//   node scripts/sandbox/stack.mjs [--stack NAME] [--path defaults|ssh2] [--hosts JSON] [--repositories JSON] [--openai-api-key]
+//   node scripts/sandbox/stack.mjs [--stack NAME] [--path defaults|ssh2] [--hosts JSON | --login admin] [--repositories JSON] [--openai-api-key]
 //
 // run in the project directory (PULUMI_BACKEND_URL and PULUMI_CONFIG_PASSPHRASE in the environment; the selected
 // stack unless --stack), the sandbox up. The sandbox's description comes from `scripts/sandbox.sh env`.
@@ -56,6 +56,14 @@ export function sandboxConfig(sb, { path = "defaults", hosts, repositories = ["a
     };
 }
 
+/**
+ * The sandbox host reached as `user` through the port where root is refused (a cloud image's sshd): the sudo admin
+ * (default), or an account that cannot become root.
+ */
+export function rootRefusedHost(sb, user = sb.adminUser) {
+    return { name: "sandbox", address: sb.host, port: sb.adminPort, user, hostKey: sb.hostKey };
+}
+
 /** `pulumi config set-all --json` text for plain values (strings stay strings, the rest YAML structure). */
 export function setAllJson(plain) {
     const o = {};
@@ -77,6 +85,10 @@ export function sandbox() {
         port: Number(need("GFH_SANDBOX_PORT")),
         sshUser: need("GFH_SANDBOX_SSH_USER"),
         rootUser: need("GFH_SANDBOX_ROOT_USER"),
+        adminPort: Number(need("GFH_SANDBOX_ADMIN_PORT")),
+        adminUser: need("GFH_SANDBOX_ADMIN_USER"),
+        noSudoUser: need("GFH_SANDBOX_NOSUDO_USER"),
+        pwSudoUser: need("GFH_SANDBOX_PWSUDO_USER"),
         keyFile: need("GFH_SANDBOX_KEY_FILE"),
         hostKey: need("GFH_SANDBOX_HOST_KEY"),
         hostKeyEcdsa: need("GFH_SANDBOX_HOST_KEY_ECDSA"),
@@ -100,11 +112,14 @@ function main(argv) {
         if (a === "--stack") stack.push("--stack", argv[++i]);
         else if (a === "--path") opts.path = argv[++i];
         else if (a === "--hosts") opts.hosts = JSON.parse(argv[++i]);
+        else if (a === "--login") opts.login = argv[++i];
         else if (a === "--repositories") opts.repositories = JSON.parse(argv[++i]);
         else if (a === "--openai-api-key") openaiApiKey = true;
         else throw new Error(`unknown argument '${a}'`);
     }
-    const { plain, secrets } = sandboxConfig(sandbox(), opts);
+    const sb = sandbox();
+    if (opts.login) opts.hosts = [rootRefusedHost(sb, opts.login)];
+    const { plain, secrets } = sandboxConfig(sb, opts);
     const pulumi = (args, input = "") => execFileSync("pulumi", [...args, ...stack, "--non-interactive"], { input, stdio: ["pipe", "ignore", "inherit"] });
     // A stack used on the other path before keeps nothing of it (`config rm` of a key not set is harmless).
     for (const k of PATH_KEYS) if (!(k in plain)) pulumi(["config", "rm", k]);
