@@ -5,7 +5,7 @@ import { ancestors, quote, quoteAll } from "./quote";
  *
  * The runtime user runs model-written code, so it is treated as an adversary: it may plant a symlink where a
  * directory or file is expected, or swap a temporary file for one while a script runs. Hence, when the SSH user is
- * root:
+ * root (or a sudo admin: the launcher runs every script through `sudo -n`, lib/ssh/login.ts, so this text runs as root):
  * - every operation on a path the runtime user can influence runs as the runtime user (`setpriv`), so a link it
  *   planted leads only to what it could change anyway;
  * - root itself only creates a missing directory whose parent the runtime user cannot write (then hands it over with
