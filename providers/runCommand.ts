@@ -19,9 +19,11 @@ export function runCommand(name: string, a: RunCommandArgs, opts: pulumi.CustomR
     if (a.runner === "ssh2") {
         return new SshCommand(name, { connection: a.connection, create: a.create, stdin: a.stdin, triggers: a.triggers, what: a.what }, opts).stdout;
     }
-    // The same command and stdin as the ssh2 runner sends (lib/ssh `exec`): the script travels on stdin, ahead of the secret.
-    const create = pulumi.output(a.create).apply((s) => launch(s).command);
-    const stdin = pulumi.all([a.create, a.stdin ?? ""]).apply(([s, i]) => launch(s, i).input);
+    // The same command and stdin as the ssh2 runner sends (lib/ssh `exec`): the script travels on stdin, ahead of the
+    // secret; a sudo admin's command is the same launcher behind `sudo -n`. Whether it is one is no secret.
+    const sudo = pulumi.unsecret(pulumi.output(a.connection).apply((c) => c.sudo === true));
+    const create = pulumi.all([a.create, sudo]).apply(([s, su]) => launch(s, "", su).command);
+    const stdin = pulumi.all([a.create, a.stdin ?? "", sudo]).apply(([s, i, su]) => launch(s, i, su).input);
     return new command.remote.Command(
         name,
         { connection: pulumi.output(a.connection).apply(commandConnection), create, stdin, triggers: a.triggers, addPreviousOutputInEnv: false },

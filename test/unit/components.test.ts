@@ -305,6 +305,24 @@ describe("imageSource and remoteCommands", () => {
         expect(await promiseOf(b.hosts[0].imageId)).toBe("sha256:1111");
     });
 
+    it("a sudo admin login: every connection marked sudo, the checks behind `sudo -n`, the docker provider on a project-relative socket", async () => {
+        const b = await build({ hosts: [host({ user: "admin", port: 2223 })] });
+        for (const s of b.all.filter((x) => x.type.startsWith(DYN("")))) expect(s.inputs.connection.sudo, s.name).toBe(true);
+        const checks = b.one("command:remote:Command", "web-1-checks").inputs;
+        const script = checks.stdin.slice(0, checks.stdin.indexOf(`\n${SCRIPT_END}\n`));
+        expect(checks.create).toBe(launch(script, "", true).command);
+        expect(checks.create.startsWith("sudo -n /bin/sh -c ")).toBe(true);
+        const provider = b.one("pulumi:providers:docker", "web-1-docker");
+        expect(provider.inputs.host).toMatch(/^unix:\/\/\.github-flows-host\/docker\/[0-9a-f]{16}\.sock$/);
+        expect(provider.inputs.sshOpts).toBeUndefined();
+        expect(fs.statSync(provider.inputs.host.slice("unix://".length)).isSocket()).toBe(true);
+        // The root login of the same host is as it always was.
+        const root = await build({ hosts: [host({ port: 2223 })] });
+        for (const s of root.all.filter((x) => x.type.startsWith(DYN("")))) expect("sudo" in s.inputs.connection, s.name).toBe(false);
+        expect(root.one("command:remote:Command", "web-1-checks").inputs.create.startsWith("/bin/sh -c ")).toBe(true);
+        expect(root.one("pulumi:providers:docker", "web-1-docker").inputs.host).toBe("ssh://root@203.0.113.10:2223");
+    });
+
     it("docker-provider: tags the pulled reference as image when imagePullFrom differs", async () => {
         const b = await build({ imagePullFrom: "127.0.0.1:5000/github-flows-agent-codex:1.0" });
         expect(b.one("docker:index/remoteImage:RemoteImage", "web-1-image").inputs.name).toBe("127.0.0.1:5000/github-flows-agent-codex:1.0");
