@@ -68,7 +68,7 @@ describe("a sudo admin outside group docker, root login refused (defaults)", () 
     it("drift (image removed from the daemon, token file mode) shows in preview and up repairs it; then a rotation", async () => {
         onHost(`docker rmi ${IMAGE} ${t.sb.imageRef} >/dev/null; chmod 644 ${TOKEN_FILE}`);
         const { steps, text } = await plannedChanges(t.stack);
-        expect(stepNames(steps), text).toEqual(expect.arrayContaining(["update sandbox-presence", "update sandbox-token"]));
+        expect(stepNames(steps), text).toEqual(expect.arrayContaining(["update sandbox-presence", "update sandbox-gh-token"]));
         await upOk(t.stack);
         expect(imageId()).toMatch(/^sha256:/);
         expect(stat(TOKEN_FILE)).toBe("600 user");
