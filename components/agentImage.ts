@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { agentSocketPath, dockerHost, dockerProxyHost, dockerProxySocket, dockerSshOpts, SshTarget, startAgent, startDockerProxy } from "../lib/ssh";
+import { agentSocketPath, dockerHost, dockerProxySocket, dockerRelaySshOpts, dockerSshOpts, SshTarget, startAgent, startDockerProxy } from "../lib/ssh";
 import { ImagePresence, PulledImage } from "../providers";
 
 export interface AgentImageArgs {
@@ -36,20 +36,23 @@ export class AgentImage extends pulumi.ComponentResource {
     private pullWithDockerProvider(name: string, args: AgentImageArgs): pulumi.Output<string> {
         const socket = agentSocketPath(pulumi.getProject(), pulumi.getStack());
         const connection = pulumi.output(args.connection);
-        // Root or the runtime user: the docker CLI's `ssh://` helper, authenticated by the in-process agent. A sudo
-        // admin (not in group docker): a private local socket relayed to `sudo -n docker system dial-stdio`.
-        const proxy = connection.apply((c) => dockerProxySocket(pulumi.getProject(), pulumi.getStack(), c));
-        // The agent or the relay must listen before the provider dials; the options only name stable paths.
-        const ready = pulumi.all([connection, proxy]).apply(async ([c, p]) => {
-            if (c.sudo) await startDockerProxy(p, c, (m) => pulumi.log.warn(m, this));
-            else await startAgent(socket.local, c.privateKey);
+        // Root or the runtime user: the docker CLI's `ssh://` helper straight to the host, authenticated by the
+        // in-process agent. A sudo admin (not in group docker): the same helper through this program's relay, which
+        // runs `sudo -n docker system dial-stdio` on the host (lib/ssh/dockerProxy.ts).
+        const relay = connection.apply((c) => dockerProxySocket(pulumi.getProject(), pulumi.getStack(), c));
+        // The agent (and the relay) must listen before the provider dials; the options only name stable paths.
+        const ready = pulumi.all([connection, relay]).apply(async ([c, r]) => {
+            await startAgent(socket.local, c.privateKey);
+            if (c.sudo) await startDockerProxy(r, c, (m) => pulumi.log.warn(m, this));
             return true;
         });
         const provider = new docker.Provider(
             `${name}-docker`,
             {
-                host: pulumi.unsecret(pulumi.all([connection, proxy, ready]).apply(([c, p]) => (c.sudo ? dockerProxyHost(p) : dockerHost(c)))),
-                sshOpts: pulumi.unsecret(pulumi.all([connection, ready]).apply(([c]) => (c.sudo ? undefined : dockerSshOpts(c, socket.forSsh)))),
+                host: pulumi.unsecret(connection.apply(dockerHost)),
+                sshOpts: pulumi.unsecret(
+                    pulumi.all([connection, relay, ready]).apply(([c, r]) => (c.sudo ? dockerRelaySshOpts(c, socket.forSsh, r) : dockerSshOpts(c, socket.forSsh))),
+                ),
                 // Deletes (keepLocally) then need no connection: they run after this program, and its agent, ended.
                 disableDockerDaemonCheck: true,
             },

@@ -1,3 +1,4 @@
+import ssh2 = require("ssh2");
 import { quoteAll } from "../shell";
 import { hostKeyAlgorithms, knownHostsLine, SSH_LIMITS, SshEndpoint, SshTarget } from "./target";
 
@@ -56,3 +57,32 @@ export function dockerHost(t: SshTarget): string {
     return `ssh://${t.user}@${t.host}:${t.port}`;
 }
 
+
+/**
+ * `ProxyCommand` of a sudo login: ssh's transport is piped to this program's relay socket (lib/ssh/dockerProxy.ts),
+ * relative to the project directory ssh runs in. `node` is on PATH wherever the Pulumi program runs. No `%`: ssh
+ * expands it in ProxyCommand.
+ */
+const RELAY_BRIDGE =
+    'const s=require("net").connect(process.argv[1]);' +
+    's.on("error",e=>{process.stderr.write("github-flows-host docker relay "+process.argv[1]+": "+e.message+"\\n");process.exit(1)});' +
+    "process.stdin.pipe(s);s.pipe(process.stdout)";
+
+/** The deploy key's public half, `type base64`: the relay's host key. */
+export function publicKeyOf(privateKey: string): string {
+    const parsed = ssh2.utils.parseKey(privateKey);
+    const key = Array.isArray(parsed) ? parsed[0] : parsed;
+    if (!key || key instanceof Error) throw new Error(`sshPrivateKey cannot be read: ${key instanceof Error ? key.message : "no key found"}`);
+    return `${key.type} ${key.getPublicSSH().toString("base64")}`;
+}
+
+/**
+ * `sshOpts` of the docker provider for a sudo login: the same agent-only options, pinned to the relay's host key (the
+ * deploy key), reaching the relay through `ProxyCommand`. The relay itself dials the host (bastion included).
+ */
+export function dockerRelaySshOpts(t: SshTarget, agentSocket: string, relaySocket: string): string[] {
+    if (!/^[\w./-]+$/.test(relaySocket)) throw new Error(`docker relay socket path '${relaySocket}' contains a character ssh options cannot carry`);
+    const opts = endpointOptions({ host: t.host, port: t.port, user: t.user, hostKey: publicKeyOf(t.privateKey) }, agentSocket);
+    opts.push("-o", `ProxyCommand=${quoteAll(["node", "-e", RELAY_BRIDGE, relaySocket])}`);
+    return opts;
+}

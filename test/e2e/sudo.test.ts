@@ -49,9 +49,11 @@ describe("a sudo admin outside group docker, root login refused (defaults)", () 
         expect(h.githubLogin).toBe("flows-bot");
         expect(h.imageId).toBe(imageId());
         expect(out.text()).not.toContain(t.sb.validToken);
-        // The docker provider talked to a project-relative socket (the same for every operator), private to this user.
-        const state = pulumiCli(t.stack, ["stack", "export", "--show-secrets"]);
-        expect(state).toMatch(/"host": "unix:\/\/\.github-flows-host\/docker\/[0-9a-f]{16}\.sock"/);
+        // The docker provider's ssh went through the program's relay at a project-relative socket (the same for every
+        // operator), in a directory private to this user.
+        const state = pulumiCli(t.stack, ["stack", "export"]);
+        expect(state).toContain(`"host": "ssh://${t.sb.adminUser}@127.0.0.1:${t.sb.adminPort}"`);
+        expect(state).toMatch(/ProxyCommand='node' '-e' .*'\.github-flows-host\/docker\/[0-9a-f]{16}\.sock'/);
         expect((fs.statSync(path.join(t.dir, ".github-flows-host/docker")).mode & 0o777).toString(8)).toBe("700");
         // Logged in as the admin on the root-refused port, never as root there.
         const log = fs.readFileSync(path.join(t.sb.stateDir, "sshd.log"), "utf8");

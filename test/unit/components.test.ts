@@ -305,7 +305,7 @@ describe("imageSource and remoteCommands", () => {
         expect(await promiseOf(b.hosts[0].imageId)).toBe("sha256:1111");
     });
 
-    it("a sudo admin login: every connection marked sudo, the checks behind `sudo -n`, the docker provider on a project-relative socket", async () => {
+    it("a sudo admin login: every connection marked sudo, the checks behind `sudo -n`, the docker provider through the relay", async () => {
         const b = await build({ hosts: [host({ user: "admin", port: 2223 })] });
         for (const s of b.all.filter((x) => x.type.startsWith(DYN("")))) expect(s.inputs.connection.sudo, s.name).toBe(true);
         const checks = b.one("command:remote:Command", "web-1-checks").inputs;
@@ -313,9 +313,11 @@ describe("imageSource and remoteCommands", () => {
         expect(checks.create).toBe(launch(script, "", true).command);
         expect(checks.create.startsWith("sudo -n /bin/sh -c ")).toBe(true);
         const provider = b.one("pulumi:providers:docker", "web-1-docker");
-        expect(provider.inputs.host).toMatch(/^unix:\/\/\.github-flows-host\/docker\/[0-9a-f]{16}\.sock$/);
-        expect(provider.inputs.sshOpts).toBeUndefined();
-        expect(fs.statSync(provider.inputs.host.slice("unix://".length)).isSocket()).toBe(true);
+        // ssh:// as for root (the provider never dials at configure: destroy works without this program), through the relay.
+        expect(provider.inputs.host).toBe("ssh://admin@203.0.113.10:2223");
+        const proxy = (JSON.parse(provider.inputs.sshOpts) as string[]).find((o) => o.startsWith("ProxyCommand="))!;
+        const relay = /'(\.github-flows-host\/docker\/[0-9a-f]{16}\.sock)'$/.exec(proxy)![1];
+        expect(fs.statSync(relay).isSocket()).toBe(true);
         // The root login of the same host is as it always was.
         const root = await build({ hosts: [host({ port: 2223 })] });
         for (const s of root.all.filter((x) => x.type.startsWith(DYN("")))) expect("sudo" in s.inputs.connection, s.name).toBe(false);

@@ -8,11 +8,12 @@ import { launch } from "../../lib/shell";
 import {
     closeConnections,
     DIAL_STDIO_SCRIPT,
-    dockerProxyHost,
     dockerProxySocket,
+    dockerRelaySshOpts,
     exec,
     loginKind,
     SshTarget,
+    startAgent,
     startDockerProxy,
     sudoProbeScript,
     sudoRefusal,
@@ -192,39 +193,74 @@ describe("the docker relay of a sudo login", () => {
         expect(dockerProxySocket("github-flows-host", "prod", { host: "10.0.0.5", port: 22 })).toBe(a);
         expect(dockerProxySocket("github-flows-host", "prod", { host: "10.0.0.6", port: 22 })).not.toBe(a);
         expect(dockerProxySocket("github-flows-host", "dev", { host: "10.0.0.5", port: 22 })).not.toBe(a);
-        expect(dockerProxyHost(a)).toBe(`unix://${a}`);
     });
 
-    it("relays each local connection to `sudo -n docker system dial-stdio` through the launcher, both ways; private socket", async () => {
-        const socket = path.join(tmp, "relay", "d.sock");
-        const logs: string[] = [];
-        await startDockerProxy(socket, admin(), (m) => logs.push(m));
-        expect((fs.statSync(path.dirname(socket)).mode & 0o777).toString(8)).toBe("700");
-        expect((fs.statSync(socket).mode & 0o777).toString(8)).toBe("600");
-        const echo = async (text: string) => {
-            const s = net.connect(socket);
-            const got: Buffer[] = [];
-            s.on("data", (d) => got.push(d));
-            s.end(text);
-            await new Promise((r) => s.on("close", r));
-            return Buffer.concat(got).toString("utf8");
-        };
-        const [a, b] = await Promise.all([echo("GET /_ping HTTP/1.1\r\n\r\n"), echo("x".repeat(200_000))]);
-        expect(a).toBe("GET /_ping HTTP/1.1\r\n\r\n");
-        expect(b).toBe("x".repeat(200_000));
+    it("the docker provider's ssh options: pinned to the deploy key as the relay's host key, agent only, ProxyCommand to the relay; the same on every run", () => {
+        const opts = dockerRelaySshOpts(admin(), "%d/.github-flows-host/agent/x.sock", ".github-flows-host/docker/y.sock");
+        expect(opts).toEqual(dockerRelaySshOpts(admin(), "%d/.github-flows-host/agent/x.sock", ".github-flows-host/docker/y.sock"));
+        expect(opts).toContain(`KnownHostsCommand=/bin/echo [127.0.0.1]:${port} ${clientKey.public.split(" ").slice(0, 2).join(" ")}`);
+        expect(opts.find((o) => o.startsWith("ProxyCommand="))).toMatch(/^ProxyCommand='node' '-e' '[^%]*' '\.github-flows-host\/docker\/y\.sock'$/);
+        expect(JSON.stringify(opts)).not.toContain(clientKey.private.split("\n")[1]);
+        expect(() => dockerRelaySshOpts(admin(), "%d/a.sock", "a b.sock")).toThrow(/cannot carry/);
+    });
+
+    /** The real OpenSSH client with the docker provider's options, as the docker CLI's ssh helper runs it, from `cwd`. */
+    const dial = (cwd: string, relaySocket: string, input: string) =>
+        new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+            const t = admin();
+            const args = [...dockerRelaySshOpts(t, agent, relaySocket), "-l", t.user, "-p", String(t.port), "--", t.host, "docker", "system", "dial-stdio"];
+            const p = spawn("ssh", args, { cwd });
+            const out: Buffer[] = [];
+            const err: Buffer[] = [];
+            p.stdout.on("data", (d) => out.push(d));
+            p.stderr.on("data", (d) => err.push(d));
+            p.on("close", (code) => resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }));
+            p.stdin.end(input);
+        });
+    const agent = path.join(tmp, "agent", "a.sock");
+    const project = path.join(tmp, "project");
+    const relaySocket = ".github-flows-host/docker/r.sock";
+    const logs: string[] = [];
+    beforeAll(async () => {
+        fs.mkdirSync(project);
+        await startAgent(agent, clientKey.private);
+        // The relay listens relative to the working directory, as the program does in the project directory.
+        await startDockerProxy(path.join(project, relaySocket), admin(), (m) => logs.push(m));
+    });
+
+    it("ssh -> relay -> `sudo -n docker system dial-stdio` on the host through the launcher, both ways; private socket", async () => {
+        expect((fs.statSync(path.join(project, ".github-flows-host/docker")).mode & 0o777).toString(8)).toBe("700");
+        expect((fs.statSync(path.join(project, relaySocket)).mode & 0o777).toString(8)).toBe("600");
+        const big = "x".repeat(200_000);
+        const [a, b] = await Promise.all([dial(project, relaySocket, "GET /_ping HTTP/1.1\r\n\r\n"), dial(project, relaySocket, big)]);
+        expect(a, a.stderr).toMatchObject({ code: 0, stdout: "GET /_ping HTTP/1.1\r\n\r\n" });
+        expect(b.stdout === big).toBe(true);
         expect(commands).toEqual([launch(DIAL_STDIO_SCRIPT, "", true).command, launch(DIAL_STDIO_SCRIPT, "", true).command]);
+        expect(fs.readFileSync(sudoLog, "utf8")).toMatch(/^argv: \[-n\] \[\/bin\/sh\] \[-c\] /);
         expect(logs).toEqual([]);
     });
 
-    it("a refused sudo closes the connection and says why", async () => {
-        const socket = path.join(tmp, "relay2", "d.sock");
-        const logs: string[] = [];
-        await startDockerProxy(socket, admin(), (m) => logs.push(m));
+    it("accepts only the deploy key and only `docker system dial-stdio`", async () => {
+        const other = ssh2.utils.generateKeyPairSync("ed25519");
+        const connect = (privateKey: string) =>
+            new Promise<ssh2.Client>((resolve, reject) => {
+                const c = new ssh2.Client();
+                c.once("ready", () => resolve(c)).once("error", reject);
+                c.connect({ sock: net.connect(path.join(project, relaySocket)), username: "admin", privateKey });
+            });
+        await expect(connect(other.private)).rejects.toThrow(/authentication methods failed/);
+        const c = await connect(clientKey.private);
+        const refused = await new Promise<Error | undefined>((r) => c.exec("id", (err) => r(err)));
+        expect(refused?.message).toMatch(/Unable to exec/);
+        c.end();
+        expect(commands).toEqual([]);
+    });
+
+    it("a refused sudo ends the docker connection with sudo's words, and says why", async () => {
         sudoMode = "password";
-        const s = net.connect(socket);
-        s.resume();
-        s.end("GET /_ping HTTP/1.1\r\n\r\n");
-        await new Promise((r) => s.on("close", r));
+        const r = await dial(project, relaySocket, "GET /_ping HTTP/1.1\r\n\r\n");
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain("sudo: a password is required");
         expect(logs).toEqual([`docker system dial-stdio on admin@127.0.0.1:${port} exited 1: sudo: a password is required`]);
     });
 });
