@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
-import { sandboxConfig, setAllJson } from "../../scripts/sandbox/stack.mjs";
+import { rootRefusedHost, sandboxConfig, setAllJson } from "../../scripts/sandbox/stack.mjs";
 
 const keyFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "gfh-sbstack-")), "key");
 fs.writeFileSync(keyFile, "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n");
@@ -25,6 +25,12 @@ describe("scripts/sandbox/stack.mjs: the one recipe for a sandbox stack", () => 
         const { plain } = sandboxConfig(sb, { path: "ssh2", hosts: [{ name: "h1" }], repositories: ["a/b"] });
         expect(plain).toMatchObject({ imageSource: "ssh-pull", remoteCommands: "ssh2", hosts: [{ name: "h1" }], repositories: ["a/b"] });
         expect(() => sandboxConfig(sb, { path: "nope" as never })).toThrow(/unknown path 'nope'/);
+    });
+
+    it("reaches the sandbox as the sudo admin, or another account, on the port where root is refused", () => {
+        const admin = { ...sb, adminPort: 2223, adminUser: "admin" };
+        expect(rootRefusedHost(admin)).toEqual({ name: "sandbox", address: "127.0.0.1", port: 2223, user: "admin", hostKey: "ssh-ed25519 AAAA" });
+        expect(rootRefusedHost(admin, "nosudo").user).toBe("nosudo");
     });
 
     it("writes strings as strings and structures as YAML structure for `pulumi config set-all --json`", () => {
