@@ -4,8 +4,9 @@ import { loginKind } from "./login";
 /**
  * SSH, one module (`lib/ssh/`): this file says what a target is and how it is checked; `client.ts` runs
  * commands for the dynamic providers over `ssh2`; `command.ts` hands the same target to `@pulumi/command`;
- * `openssh.ts` and `agent.ts` hand it to the `ssh` that the docker provider runs. Every path pins the
- * same host key, offers only that key's algorithm, and gives up after the same connect timeout.
+ * `openssh.ts` and `agent.ts` hand it to the `ssh` that the docker provider runs; `login.ts` says how the login
+ * becomes root (itself, or `sudo -n`) and `dockerProxy.ts` relays a sudo login's docker connection. Every path pins
+ * the same host key, offers only that key's algorithm, and gives up after the same connect timeout.
  */
 
 export interface SshEndpoint {
