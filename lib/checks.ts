@@ -114,6 +114,12 @@ export function verifyScript(v: VerifySpec): string {
             `Give the token's account the ${v.requiredPermission} role on each repository listed (a fine-grained token also needs Contents, Issues and Pull requests: Read and write), or set requiredPermission lower if the agents need less.`,
             true,
         )}; }`,
+        // Codex loads config.toml for any command that reads config (`codex --help` does not): `mcp list` needs no login.
+        `out=$(codex mcp list 2>&1 >/dev/null) || ${fail(
+            "codex-config",
+            `Codex cannot load its config file ${v.codexDir}/config.toml (mounted as ${CONTAINER_CODEX_DIR}/config.toml). Fix or remove it by hand as ${v.runtimeUser}, then run pulumi up again.`,
+            true,
+        )}`,
         `out=$(codex login status 2>&1) || ${fail(
             "codex-auth",
             `No Codex login state in the Codex auth directory. ${codexSignInAdvice(v.runtimeUser, v.loginCommand)}`,

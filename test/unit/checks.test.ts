@@ -64,6 +64,7 @@ describe("verifyScript text", () => {
         expect(inner).toContain(`for r in 'owner/repository' 'acme/demo'; do`);
         expect(inner).toContain(`retry gh repo view "$r" --json nameWithOwner`);
         expect(inner).toContain(`retry gh api "repos/$r" --jq`);
+        expect(inner).toContain("codex mcp list");
         expect(inner).toContain("codex login status");
         expect(inner).toContain("codex --help");
     });
@@ -217,6 +218,16 @@ describe("verifyScript executed with fake docker, gh and codex", () => {
         expect(r.code).toBe(3);
         expect(r.stderr).toContain(`verification check 'codex-cli' failed on ${WHERE}.`);
         expect(r.stderr).toContain("lacks a working Codex CLI");
+    });
+
+    it("fails the codex-config check when Codex cannot load config.toml, naming the file on the host", () => {
+        fs.writeFileSync(path.join(codex, "config.toml"), 'model = "m"\n[[[\n');
+        const r = sh(verifyScript(spec()), GOOD, env());
+        expect(r.code).toBe(3);
+        expect(r.stderr).toContain(`verification check 'codex-config' failed on ${WHERE}.`);
+        expect(r.stderr).toContain(`Codex cannot load its config file ${codex}/config.toml (mounted as /home/user/.codex/config.toml)`);
+        expect(r.stderr).toContain("failed to load bootstrap configuration");
+        expect(r.stderr).not.toContain("'codex-auth'");
     });
 
     it("reports docker itself failing with its exit status", () => {
