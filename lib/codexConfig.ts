@@ -1,4 +1,4 @@
-import { parse, patch } from "@decimalturn/toml-patch";
+import type * as TomlPatch from "@decimalturn/toml-patch";
 import { refuseLinksLine, runtimeUserPrelude, writeFileScript } from "./hostfs";
 import { quote } from "./quote";
 import type { ReasoningEffort } from "./config";
@@ -9,6 +9,14 @@ import type { ReasoningEffort } from "./config";
  * values there and keeps everything else the operator or Codex wrote, comments and formatting included: the file is
  * edited in place (@decimalturn/toml-patch), as Codex's own writer (toml_edit) does, never re-serialized.
  */
+
+/**
+ * The TOML library, required by name when first used: a dynamic provider's code is serialized, and a captured ES
+ * module would be serialized by value (the SDK cannot parse its class fields); a `require` call is kept as it is.
+ */
+function toml(): typeof TomlPatch {
+    return require("@decimalturn/toml-patch");
+}
 
 /** What the program keeps in config.toml; an unset value is left as the file has it. */
 export interface CodexSettings {
@@ -37,7 +45,7 @@ export class CodexConfigSyntaxError extends Error {
 /** Parses config.toml text; throws CodexConfigSyntaxError. */
 export function parseCodexConfig(text: string): Record<string, unknown> {
     try {
-        return parse(text) as Record<string, unknown>;
+        return toml().parse(text) as Record<string, unknown>;
     } catch (e) {
         const err = e as { line?: unknown; column?: unknown; message?: unknown };
         // The library's message quotes the offending line above a caret; only its last line (the reason) is kept.
@@ -73,7 +81,7 @@ export function mergeCodexConfig(text: string | undefined, s: CodexSettings): st
     if (s.model !== undefined) updated[CODEX_KEYS.model] = s.model;
     if (s.reasoningEffort !== undefined) updated[CODEX_KEYS.reasoningEffort] = s.reasoningEffort;
     if (settingsMatch(old, s) && text !== undefined) return old;
-    const out = patch(old, updated);
+    const out = toml().patch(old, updated);
     return out.endsWith("\n") ? out : `${out}\n`;
 }
 
