@@ -115,11 +115,12 @@ export function verifyScript(v: VerifySpec): string {
             true,
         )}; }`,
         // Codex loads config.toml for any command that reads config (`codex --help` does not): `mcp list` needs no login.
-        `out=$(codex mcp list 2>&1 >/dev/null) || ${fail(
+        // Its error quotes the offending line under a `|` gutter: dropped, the file may hold an MCP server's key.
+        `out=$(codex mcp list 2>&1 >/dev/null) || { out=$(printf '%s\n' "$out" | sed '/^[[:space:]]*[0-9]*[[:space:]]*|/d'); ${fail(
             "codex-config",
             `Codex cannot load its config file ${v.codexDir}/config.toml (mounted as ${CONTAINER_CODEX_DIR}/config.toml). Fix or remove it by hand as ${v.runtimeUser}, then run pulumi up again.`,
             true,
-        )}`,
+        )}; }`,
         `out=$(codex login status 2>&1) || ${fail(
             "codex-auth",
             `No Codex login state in the Codex auth directory. ${codexSignInAdvice(v.runtimeUser, v.loginCommand)}`,

@@ -227,6 +227,9 @@ describe("verifyScript executed with fake docker, gh and codex", () => {
         expect(r.stderr).toContain(`verification check 'codex-config' failed on ${WHERE}.`);
         expect(r.stderr).toContain(`Codex cannot load its config file ${codex}/config.toml (mounted as /home/user/.codex/config.toml)`);
         expect(r.stderr).toContain("failed to load bootstrap configuration");
+        expect(r.stderr).toContain("config.toml:2:3: invalid table header");
+        // Codex quotes the offending line: not passed on (a line of config.toml may hold a key).
+        expect(r.stderr).not.toContain("[[[");
         expect(r.stderr).not.toContain("'codex-auth'");
     });
 
