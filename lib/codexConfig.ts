@@ -30,19 +30,23 @@ export const CODEX_KEYS = { model: "model", reasoningEffort: "model_reasoning_ef
 /** The file name inside the Codex directory. */
 export const CODEX_CONFIG_FILE = "config.toml";
 
-/** config.toml is not TOML. The message names line and column, never the text (the file may hold an MCP server's key). */
-export class CodexConfigSyntaxError extends Error {
-    constructor(
-        readonly line: number | undefined,
-        readonly column: number | undefined,
-        readonly reason: string,
-    ) {
-        super(`${line !== undefined ? `line ${line}, column ${column}: ` : ""}${reason}`);
-        this.name = "CodexConfigSyntaxError";
-    }
+/**
+ * config.toml is not TOML. The message names line and column, never the text (the file may hold an MCP server's
+ * key). A plain Error with fields, not a subclass: a dynamic provider's serialized code calls a superclass
+ * constructor as a function, and `Error.call(this, m)` leaves `message` unset.
+ */
+export interface CodexConfigSyntaxError extends Error {
+    name: "CodexConfigSyntaxError";
+    line?: number;
+    column?: number;
+    reason: string;
 }
 
-/** Parses config.toml text; throws CodexConfigSyntaxError. */
+export function isCodexConfigSyntaxError(e: unknown): e is CodexConfigSyntaxError {
+    return typeof e === "object" && e !== null && (e as { name?: unknown }).name === "CodexConfigSyntaxError";
+}
+
+/** Parses config.toml text; throws a CodexConfigSyntaxError. */
 export function parseCodexConfig(text: string): Record<string, unknown> {
     try {
         return toml().parse(text) as Record<string, unknown>;
@@ -52,7 +56,8 @@ export function parseCodexConfig(text: string): Record<string, unknown> {
         const reason = String(err.message ?? e).trim().split("\n").at(-1) || "not valid TOML";
         const line = typeof err.line === "number" ? err.line : undefined;
         const column = typeof err.column === "number" ? err.column + 1 : undefined;
-        throw new CodexConfigSyntaxError(line, column, reason);
+        const where = line !== undefined ? `line ${line}, column ${column}: ` : "";
+        throw Object.assign(new Error(`${where}${reason}`), { name: "CodexConfigSyntaxError" as const, line, column, reason });
     }
 }
 

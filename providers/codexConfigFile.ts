@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import crypto = require("crypto");
 import {
-    CodexConfigSyntaxError,
     CodexSettings,
     CONFIG_EXIT,
+    isCodexConfigSyntaxError,
     mergeCodexConfig,
     parseReadOutput,
     ReadConfig,
@@ -49,7 +49,7 @@ function seenSettings(s: State, text: string | undefined): { model?: unknown; re
     try {
         return settingsIn(text);
     } catch (e) {
-        if (!(e instanceof CodexConfigSyntaxError)) throw e;
+        if (!isCodexConfigSyntaxError(e)) throw e;
         throw new Error(
             `${s.path} on ${s.where} is not valid TOML (${e.message}), so Codex cannot read it either. ` +
                 `Nothing was changed: fix or remove the file by hand as ${runAs(s)}, then run pulumi up again.`,

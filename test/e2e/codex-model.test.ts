@@ -65,12 +65,15 @@ describe("the Codex model round trip on the sandbox host (defaults)", () => {
     it("a config.toml that is not TOML fails up naming the file and the host, and is left as it was", async () => {
         const good = read();
         asUser(`printf 'model = "o3\\n' > ${CONFIG}`);
-        const bad = read();
-        const err = await upError(t.stack);
-        expect(err).toContain(`${CONFIG} on host 'sandbox'`);
-        expect(err).toContain("is not valid TOML (line 1, column");
-        expect(read()).toBe(bad);
-        asUser(`printf '%s' '${good.replace(/'/g, `'\\''`)}' > ${CONFIG}`);
+        try {
+            const bad = read();
+            const err = await upError(t.stack);
+            expect(err).toContain(`${CONFIG} on host 'sandbox' (127.0.0.1:${t.sb.port}) is not valid TOML (line 1, column`);
+            expect(err).toContain("Nothing was changed");
+            expect(read()).toBe(bad);
+        } finally {
+            fs.writeFileSync(CONFIG, good);
+        }
         expect(stepNames((await plannedChanges(t.stack)).steps)).toEqual([]);
     }, 300_000);
 
@@ -78,12 +81,15 @@ describe("the Codex model round trip on the sandbox host (defaults)", () => {
         // Valid TOML, so the program merges it; the real codex refuses a number where it wants a policy name.
         asUser(`sed -i 's/^approval_policy = .*/approval_policy = 5/' ${CONFIG}`);
         await setPlain(t.stack, "codexModel", "gpt-5.1-codex-max");
-        const err = await upError(t.stack);
-        expect(err).toContain("verification check 'codex-config' failed on host 'sandbox'");
-        expect(err).toContain(`Codex cannot load its config file ${CONFIG}`);
-        expect(err).toContain("approval_policy");
-        expect(parseCodexConfig(read())).toMatchObject({ model: "gpt-5.1-codex-max", approval_policy: 5 });
-        asUser(`sed -i 's/^approval_policy = .*/approval_policy = "never"/' ${CONFIG}`);
+        try {
+            const err = await upError(t.stack);
+            expect(err).toContain("verification check 'codex-config' failed on host 'sandbox'");
+            expect(err).toContain(`Codex cannot load its config file ${CONFIG}`);
+            expect(err).toContain("approval_policy");
+            expect(parseCodexConfig(read())).toMatchObject({ model: "gpt-5.1-codex-max", approval_policy: 5 });
+        } finally {
+            asUser(`sed -i 's/^approval_policy = .*/approval_policy = "never"/' ${CONFIG}`);
+        }
         await upOk(t.stack);
         expect(stepNames((await plannedChanges(t.stack)).steps)).toEqual([]);
     }, 300_000);

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { parse, stringify } from "@decimalturn/toml-patch";
 import {
     CodexConfigSyntaxError,
+    isCodexConfigSyntaxError,
     CONFIG_EXIT,
     mergeCodexConfig,
     parseCodexConfig,
@@ -107,7 +108,7 @@ describe("mergeCodexConfig", () => {
             } catch (e) {
                 err = e;
             }
-            expect(err, bad).toBeInstanceOf(CodexConfigSyntaxError);
+            expect(isCodexConfigSyntaxError(err), bad).toBe(true);
             const e = err as CodexConfigSyntaxError;
             expect(e.line).toBeGreaterThanOrEqual(1);
             expect(e.message).toMatch(/^line \d+, column \d+: \S/);
