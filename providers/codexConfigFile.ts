@@ -9,6 +9,7 @@ import {
     ReadConfig,
     readCodexConfigScript,
     settingsIn,
+    settingsMatch,
     writeCodexConfigScript,
 } from "../lib/codexConfig";
 import { exec } from "../lib/ssh";
@@ -74,7 +75,11 @@ async function apply(s: State): Promise<State> {
     for (let attempt = 1; ; attempt++) {
         const f = await readFile(s);
         const text = f.present ? f.text : undefined;
-        seenSettings(s, text);
+        const seen = seenSettings(s, text);
+        // A file that already matches is not rewritten (a host set up by hand keeps its inode and mtime).
+        if (f.present && f.mode === s.mode && f.owner === s.owner && settingsMatch(f.text, settings(s))) {
+            return { ...s, seenModel: asString(seen.model), seenReasoningEffort: asString(seen.reasoningEffort) };
+        }
         // A hash that does not match the bytes received: the file changed during the read, or is not UTF-8 text.
         const expected = f.present ? (sha256(f.text) === f.sha256 ? f.sha256 : "unmatched") : "absent";
         const merged = mergeCodexConfig(text, settings(s));

@@ -103,6 +103,17 @@ describe("CodexConfigFile provider", () => {
         expect(fs.readFileSync(file, "utf8")).toBe('model = "gpt-5.1-codex"\nmodel_reasoning_effort = "high"\n');
     });
 
+    it("does not rewrite a file that already matches (a host set up by hand keeps its inode and mtime)", async () => {
+        const text = '# by hand\nmodel = "gpt-5.1-codex"\nmodel_reasoning_effort = "high"\n';
+        fs.writeFileSync(file, text, { mode: 0o600 });
+        fs.utimesSync(file, 1_000_000, 1_000_000);
+        const before = fs.statSync(file);
+        await codexConfigFileProvider.create(inputs());
+        const after = fs.statSync(file);
+        expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
+        expect(fs.readFileSync(file, "utf8")).toBe(text);
+    });
+
     it("leaves the reasoning effort to Codex when only a model is configured", async () => {
         fs.writeFileSync(file, 'model_reasoning_effort = "low"\n', { mode: 0o600 });
         const outs = (await codexConfigFileProvider.create(inputs({ reasoningEffort: undefined }))).outs!;
