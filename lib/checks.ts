@@ -221,3 +221,14 @@ export function apiKeyLoginScript(c: CheckContainer): string {
         "echo codex-login=created",
     ].join("\n");
 }
+
+/**
+ * Prints how many files the Codex directory holds up to the document's depth 3 (`find ... -maxdepth 3 -type f`),
+ * `config.toml` aside: settings (`codexModel`), not a login. Read as `user`; `""` reads as the SSH user (state
+ * written before the runtime user was recorded).
+ */
+export function codexAuthFilesScript(codexDir: string, user: string): string {
+    const body = ['d=$1', 'if [ -d "$d" ]; then find "$d" -mindepth 1 -maxdepth 3 -type f 2>/dev/null | grep -cvxF -- "$d/config.toml" || true; else echo 0; fi'].join("\n");
+    const line = `sh -c ${quote(body)} sh ${quote(codexDir)}`;
+    return user ? [runtimeUserPrelude(user), `asuser ${line}`].join("\n") : line;
+}

@@ -62,6 +62,18 @@ describe("the Codex model round trip on the sandbox host (defaults)", () => {
         expect(stepNames((await plannedChanges(t.stack)).steps)).toEqual([]);
     }, 300_000);
 
+    it("a login removed with config.toml left in place still shows as a missing Codex login", async () => {
+        const auth = onHost(`find ${CODEX_DIR} -mindepth 1 -maxdepth 3 -type f ! -name config.toml`).trim().split("\n");
+        expect(auth.length).toBeGreaterThan(0);
+        onHost(`rm -f ${auth.join(" ")}`);
+        try {
+            expect(stepNames((await plannedChanges(t.stack)).steps)).toEqual(["replace sandbox-checks", "update sandbox-codex-login"]);
+        } finally {
+            onHost(`bash ${REPO}/scripts/sandbox.sh seed-codex ${CODEX_DIR} >/dev/null`);
+        }
+        expect(stepNames((await plannedChanges(t.stack)).steps)).toEqual([]);
+    }, 300_000);
+
     it("a config.toml that is not TOML fails up naming the file and the host, and is left as it was", async () => {
         const good = read();
         asUser(`printf 'model = "o3\\n' > ${CONFIG}`);

@@ -2,7 +2,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { apiKeyLoginScript, CheckContainer, interactiveLoginCommand, parseVerifyOutput, VerifySpec, verifyScript } from "../../lib/checks";
+import { apiKeyLoginScript, CheckContainer, codexAuthFilesScript, interactiveLoginCommand, parseVerifyOutput, VerifySpec, verifyScript } from "../../lib/checks";
 import { TOKEN_EXPORT } from "../../lib/container";
 import { FIXTURES, TOKEN } from "../fixtures/config";
 import { ME, sh, tempDirForFile } from "../fixtures/sh";
@@ -349,5 +349,21 @@ describe("verifyScript executed with fake docker, gh and codex", () => {
         const present = sh(apiKeyLoginScript(c), "sk-other\n", env());
         expect(present.stdout).toBe("codex-login=present\n");
         expect(fs.readFileSync(path.join(codex, "auth.json"), "utf8")).toBe("sk-unit-key\n");
+    });
+});
+
+describe("codexAuthFilesScript", () => {
+    it("counts the Codex directory's files up to depth 3, config.toml aside: settings are not a login", () => {
+        const d = fs.mkdtempSync(path.join(tmp, "codex auth '$x'-"));
+        const count = () => sh(codexAuthFilesScript(d, ME)).stdout;
+        expect(count()).toBe("0\n");
+        fs.writeFileSync(path.join(d, "config.toml"), 'model = "m"\n');
+        expect(count()).toBe("0\n");
+        fs.mkdirSync(path.join(d, "sub"));
+        fs.writeFileSync(path.join(d, "sub", "config.toml"), "");
+        fs.writeFileSync(path.join(d, "auth.json"), "{}");
+        expect(count()).toBe("2\n");
+        expect(sh(codexAuthFilesScript(path.join(d, "missing"), ME)).stdout).toBe("0\n");
+        expect(sh(codexAuthFilesScript(d, "")).stdout).toBe("2\n");
     });
 });
