@@ -7,6 +7,7 @@ import { HostAccount } from "../providers";
 import { AgentImage } from "./agentImage";
 import { AgentProfiles } from "./agentProfiles";
 import { CodexAuth } from "./codexAuth";
+import { CodexModel } from "./codexModel";
 import { CredentialDirectories } from "./credentialDirectories";
 import { GithubTokenFile } from "./githubTokenFile";
 import { Verification } from "./verification";
@@ -72,6 +73,15 @@ export class FlowsHost extends pulumi.ComponentResource {
             { connection, container, workspaceDir: hc.workspaceDir, runtimeUser: c.runtimeUser, where, openaiApiKey: args.openaiApiKey },
             { parent: this, dependsOn: [dirs, image] },
         );
+        // After the login: the document chooses the model once signed in, and a config.toml alone is not a login.
+        const model =
+            c.codexModel !== undefined || c.codexReasoningEffort !== undefined
+                ? new CodexModel(
+                      name,
+                      { connection, runtimeUser: c.runtimeUser, codexDir: hc.codexDir, model: c.codexModel, reasoningEffort: c.codexReasoningEffort, where },
+                      { parent: this, dependsOn: [dirs, codex] },
+                  )
+                : undefined;
         const fingerprint = pulumi.unsecret(pulumi.output(args.githubToken).apply(tokenFingerprint));
         // Verify before swap: the checks run on the new token, and only then is the token file written.
         const verification = new Verification(
@@ -82,12 +92,12 @@ export class FlowsHost extends pulumi.ComponentResource {
                     .all([container, codex.loginCommand])
                     .apply(([ct, loginCommand]) => ({ ...ct, repositories: c.repositories, requiredPermission: c.requiredPermission, where, loginCommand, staging: true })),
                 token: args.githubToken,
-                triggers: [fingerprint, image.imageId, c.repositories, c.githubHost, codex.loginId],
+                triggers: [fingerprint, image.imageId, c.repositories, c.githubHost, codex.loginId, ...(model ? [model.settings] : [])],
                 runner,
                 where,
                 expiryWarningDays: c.tokenExpiryWarningDays,
             },
-            { parent: this, dependsOn: [dirs, image, codex] },
+            { parent: this, dependsOn: [dirs, image, codex, ...(model ? [model] : [])] },
         );
         const token = new GithubTokenFile(
             name,

@@ -5,3 +5,4 @@ export * from "./codexAuth";
 export * from "./verification";
 export * from "./agentProfiles";
 export * from "./flowsHost";
+export * from "./codexModel";

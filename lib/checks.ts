@@ -114,6 +114,13 @@ export function verifyScript(v: VerifySpec): string {
             `Give the token's account the ${v.requiredPermission} role on each repository listed (a fine-grained token also needs Contents, Issues and Pull requests: Read and write), or set requiredPermission lower if the agents need less.`,
             true,
         )}; }`,
+        // Codex loads config.toml for any command that reads config (`codex --help` does not): `mcp list` needs no login.
+        // Its error quotes the offending line under a `|` gutter: dropped, the file may hold an MCP server's key.
+        `out=$(codex mcp list 2>&1 >/dev/null) || { out=$(printf '%s\n' "$out" | sed '/^[[:space:]]*[0-9]*[[:space:]]*|/d'); ${fail(
+            "codex-config",
+            `Codex cannot load its config file ${v.codexDir}/config.toml (mounted as ${CONTAINER_CODEX_DIR}/config.toml). Fix or remove it by hand as ${v.runtimeUser}, then run pulumi up again.`,
+            true,
+        )}; }`,
         `out=$(codex login status 2>&1) || ${fail(
             "codex-auth",
             `No Codex login state in the Codex auth directory. ${codexSignInAdvice(v.runtimeUser, v.loginCommand)}`,
@@ -213,4 +220,15 @@ export function apiKeyLoginScript(c: CheckContainer): string {
         `${quoteAll([...withStdin, "codex", "login", "--with-api-key"])} >&2`,
         "echo codex-login=created",
     ].join("\n");
+}
+
+/**
+ * Prints how many files the Codex directory holds up to the document's depth 3 (`find ... -maxdepth 3 -type f`),
+ * `config.toml` aside: settings (`codexModel`), not a login. Read as `user`; `""` reads as the SSH user (state
+ * written before the runtime user was recorded).
+ */
+export function codexAuthFilesScript(codexDir: string, user: string): string {
+    const body = ['d=$1', 'if [ -d "$d" ]; then find "$d" -mindepth 1 -maxdepth 3 -type f 2>/dev/null | grep -cvxF -- "$d/config.toml" || true; else echo 0; fi'].join("\n");
+    const line = `sh -c ${quote(body)} sh ${quote(codexDir)}`;
+    return user ? [runtimeUserPrelude(user), `asuser ${line}`].join("\n") : line;
 }

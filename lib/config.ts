@@ -110,6 +110,10 @@ const token = z
     .refine((t) => !/[\r\n]/.test(t), "must be one line (it contains a line break)")
     .refine((t) => !/[\s\u0000-\u001f\u007f]/.test(t), "must not contain whitespace or control characters");
 
+/** Codex's `model_reasoning_effort` values (codex-rs `ReasoningEffort`, serde lowercase). */
+export const REASONING_EFFORTS = ["none", "minimal", "low", "medium", "high", "xhigh"] as const;
+export type ReasoningEffort = (typeof REASONING_EFFORTS)[number];
+
 const baseSchema = z.strictObject({
     hosts: z.array(hostSchema).min(1, "needs at least one host"),
     sshPrivateKey: z
@@ -144,6 +148,13 @@ const baseSchema = z.strictObject({
         .default(14),
     installProfiles: z.boolean().default(true),
     profile: profileSchema,
+    /** The document's "Choose and Persist Codex Model": `model` in <codexDir>/config.toml. */
+    codexModel: unsetIfEmpty(
+        z
+            .string({ error: "must be a model name such as 'gpt-5.1-codex'" })
+            .regex(/^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}$/, "must be a model name such as 'gpt-5.1-codex' (letters, digits and . _ : / @ + -, at most 128)"),
+    ),
+    codexReasoningEffort: unsetIfEmpty(z.enum(REASONING_EFFORTS, { error: `must be one of ${REASONING_EFFORTS.join(", ")}` })),
 });
 
 export const configSchema = baseSchema

@@ -1,6 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { apiKeyLoginScript, CheckContainer } from "../lib/checks";
-import { statDirectoryScript } from "../lib/shell";
+import { apiKeyLoginScript, CheckContainer, codexAuthFilesScript } from "../lib/checks";
 import { run, SshTarget } from "../lib/ssh";
 import { ConnectionInput, SECRET_OUTPUTS } from "./connection";
 import { DynamicResource } from "./dynamicResource";
@@ -26,9 +25,8 @@ interface State {
 }
 
 async function hasState(s: State): Promise<boolean> {
-    const out = (await run(s.connection, statDirectoryScript(s.container.codexDir, s.container.runtimeUser ?? ""), `reading ${s.container.codexDir}`)).trim();
-    const m = /^present \d+ \S+ (\d+)$/.exec(out);
-    return !!m && Number(m[1]) > 0;
+    const out = (await run(s.connection, codexAuthFilesScript(s.container.codexDir, s.container.runtimeUser ?? ""), `reading ${s.container.codexDir}`)).trim();
+    return /^\d+$/.test(out) && Number(out) > 0;
 }
 
 /** Never overwrites a login: a person's ChatGPT sign-in cannot be recreated by the program. */

@@ -6,3 +6,4 @@ export * from "./runCommand";
 export * from "./codexLogin";
 export * from "./imagePresence";
 export * from "./hostAccount";
+export * from "./codexConfigFile";

@@ -2,7 +2,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { apiKeyLoginScript, CheckContainer, interactiveLoginCommand, parseVerifyOutput, VerifySpec, verifyScript } from "../../lib/checks";
+import { apiKeyLoginScript, CheckContainer, codexAuthFilesScript, interactiveLoginCommand, parseVerifyOutput, VerifySpec, verifyScript } from "../../lib/checks";
 import { TOKEN_EXPORT } from "../../lib/container";
 import { FIXTURES, TOKEN } from "../fixtures/config";
 import { ME, sh, tempDirForFile } from "../fixtures/sh";
@@ -64,6 +64,7 @@ describe("verifyScript text", () => {
         expect(inner).toContain(`for r in 'owner/repository' 'acme/demo'; do`);
         expect(inner).toContain(`retry gh repo view "$r" --json nameWithOwner`);
         expect(inner).toContain(`retry gh api "repos/$r" --jq`);
+        expect(inner).toContain("codex mcp list");
         expect(inner).toContain("codex login status");
         expect(inner).toContain("codex --help");
     });
@@ -219,6 +220,19 @@ describe("verifyScript executed with fake docker, gh and codex", () => {
         expect(r.stderr).toContain("lacks a working Codex CLI");
     });
 
+    it("fails the codex-config check when Codex cannot load config.toml, naming the file on the host", () => {
+        fs.writeFileSync(path.join(codex, "config.toml"), 'model = "m"\n[[[\n');
+        const r = sh(verifyScript(spec()), GOOD, env());
+        expect(r.code).toBe(3);
+        expect(r.stderr).toContain(`verification check 'codex-config' failed on ${WHERE}.`);
+        expect(r.stderr).toContain(`Codex cannot load its config file ${codex}/config.toml (mounted as /home/user/.codex/config.toml)`);
+        expect(r.stderr).toContain("failed to load bootstrap configuration");
+        expect(r.stderr).toContain("config.toml:2:3: invalid table header");
+        // Codex quotes the offending line: not passed on (a line of config.toml may hold a key).
+        expect(r.stderr).not.toContain("[[[");
+        expect(r.stderr).not.toContain("'codex-auth'");
+    });
+
     it("reports docker itself failing with its exit status", () => {
         const r = sh(verifyScript(spec()), GOOD, env({ FAKE_DOCKER_EXIT: "125" }));
         expect(r.code).toBe(125);
@@ -335,5 +349,21 @@ describe("verifyScript executed with fake docker, gh and codex", () => {
         const present = sh(apiKeyLoginScript(c), "sk-other\n", env());
         expect(present.stdout).toBe("codex-login=present\n");
         expect(fs.readFileSync(path.join(codex, "auth.json"), "utf8")).toBe("sk-unit-key\n");
+    });
+});
+
+describe("codexAuthFilesScript", () => {
+    it("counts the Codex directory's files up to depth 3, config.toml aside: settings are not a login", () => {
+        const d = fs.mkdtempSync(path.join(tmp, "codex auth '$x'-"));
+        const count = () => sh(codexAuthFilesScript(d, ME)).stdout;
+        expect(count()).toBe("0\n");
+        fs.writeFileSync(path.join(d, "config.toml"), 'model = "m"\n');
+        expect(count()).toBe("0\n");
+        fs.mkdirSync(path.join(d, "sub"));
+        fs.writeFileSync(path.join(d, "sub", "config.toml"), "");
+        fs.writeFileSync(path.join(d, "auth.json"), "{}");
+        expect(count()).toBe("2\n");
+        expect(sh(codexAuthFilesScript(path.join(d, "missing"), ME)).stdout).toBe("0\n");
+        expect(sh(codexAuthFilesScript(d, "")).stdout).toBe("2\n");
     });
 });
