@@ -10,6 +10,7 @@ export { ancestors, quote, quoteAll } from "./quote";
 export type { DirectorySpec, FileSpec } from "./hostfs";
 export {
     ensureDirectoryScript,
+    FOUND_MARK,
     removeEmptyDirectoryScript,
     removeFileScript,
     statDirectoryScript,
