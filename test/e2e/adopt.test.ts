@@ -82,11 +82,14 @@ describe("a host set up by hand is adopted by a new stack (real engine, sshd, do
         expect(fs.readFileSync(TOKEN_FILE)).toEqual(Buffer.from(t.sb.validToken));
         expect(afterUp.get(TOKEN_FILE)).toMatch(/^f \d+ \S+ 600 user$/);
         const changed = [...byHand].filter(([p, s]) => afterUp.get(p) !== s).map(([p]) => p);
-        // The secrets directory keeps its inode and mode; its mtime moves because entries in it changed: the token
-        // file is replaced by rename (an atomic write), and the new token was staged beside it for the checks.
-        expect(changed.sort()).toEqual([SECRETS, TOKEN_FILE]);
-        const [dirBefore, dirAfter] = [byHand.get(SECRETS)!.split(" "), afterUp.get(SECRETS)!.split(" ")];
-        expect([dirAfter[0], dirAfter[1], dirAfter[3], dirAfter[4]]).toEqual([dirBefore[0], dirBefore[1], dirBefore[3], dirBefore[4]]);
+        // Two directories keep inode, mode and owner but not their mtime, because entries in them changed: in the
+        // secrets directory the token file was replaced by rename (an atomic write) and the new token staged beside it
+        // for the checks; in cfg/repos the stack made `owner/` for the repository it adds.
+        expect(changed.sort()).toEqual([SECRETS, TOKEN_FILE, `${WORKSPACE}/cfg/repos`]);
+        for (const d of [SECRETS, `${WORKSPACE}/cfg/repos`]) {
+            const [before, after] = [byHand.get(d)!.split(" "), afterUp.get(d)!.split(" ")];
+            expect([after[0], after[1], after[3], after[4]], d).toEqual([before[0], before[1], before[3], before[4]]);
+        }
         expect(codexState()).toBe(codexBefore);
 
         // What the stack made itself: the other repository's profile, prompt and the directories above them.
