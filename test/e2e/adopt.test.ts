@@ -6,12 +6,13 @@ import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../lib/config";
 import { profileDir, profileJson, renderProfile } from "../../lib/profile";
 import { sandboxConfig } from "../../scripts/sandbox/stack.mjs";
-import { collector, onHost, plannedChanges, REPO, sandboxStack, setPlain, stepNames } from "./harness";
+import { collector, onHost, plannedChanges, pulumiCli, REPO, sandboxStack, setPlain, setSecret, stepNames, upOk } from "./harness";
 
 /**
  * A host set up by hand from the setup document (scripts/sandbox/by-hand.sh, as the runtime user, the token as nano
  * leaves it), then handed to a new stack on the defaults (docs/adopting-a-host.md): the first up fixes only the token
- * file, the next preview is clean, destroy leaves everything it found and removes only what it created.
+ * file, the next preview is clean, destroy leaves everything it found and removes only what it created. Then a stack
+ * whose state lacks `found` (written before it existed) still removes what it made.
  */
 const HOME = "/home/user";
 const SECRETS = `${HOME}/.secrets`;
@@ -111,5 +112,30 @@ describe("a host set up by hand is adopted by a new stack (real engine, sshd, do
         for (const [p, s] of afterUp) if (after.has(p) && !p.startsWith(otherDir())) expect(after.get(p), p).toBe(s);
         expect(fs.readFileSync(TOKEN_FILE)).toEqual(Buffer.from(t.sb.validToken));
         expect(codexState()).toBe(codexBefore);
+    }, 300_000);
+});
+
+describe("state written before `found` existed behaves as before (real engine; defaults)", () => {
+    const t = sandboxStack("adopt-legacy", async (t) => {
+        await setSecret(t.stack, "openaiApiKey", "sk-sandbox-e2e-key-0001");
+    });
+
+    it("a fresh host: every path created (found false); without the field in state, destroy still removes what the stack made", async () => {
+        await upOk(t.stack);
+        const state = JSON.parse(pulumiCli(t.stack, ["stack", "export"]));
+        const paths = (state.deployment.resources as { outputs?: Record<string, unknown> }[]).filter((r) => r.outputs && "found" in r.outputs);
+        expect(paths.map((r) => `${r.outputs!.path} ${r.outputs!.found}`).sort()).toEqual(
+            [SECRETS, CODEX_DIR, TOKEN_FILE, `${profileDir(WORKSPACE, BY_HAND, "issue_comment", "created")}/profile.json`, `${profileDir(WORKSPACE, BY_HAND, "issue_comment", "created")}/prompt.md`]
+                .map((p) => `${p} false`)
+                .sort(),
+        );
+        for (const r of paths) delete r.outputs!.found;
+        pulumiCli(t.stack, ["stack", "import"], JSON.stringify(state));
+        expect(pulumiCli(t.stack, ["stack", "export"])).not.toContain('"found"');
+
+        await t.stack.destroy({ onOutput: () => undefined });
+        const mine = profileDir(WORKSPACE, BY_HAND, "issue_comment", "created");
+        for (const p of [TOKEN_FILE, `${mine}/profile.json`, `${mine}/prompt.md`]) expect(fs.existsSync(p), p).toBe(false);
+        expect(fs.existsSync(AUTH_FILE)).toBe(true);
     }, 300_000);
 });
