@@ -108,15 +108,26 @@ export interface DirectorySpec {
     mode: string;
 }
 
-/** mkdir + chown + chmod; idempotent, and a repair when mode or owner drifted. Missing parents become 0755, the owner's. */
+/** The last line of `ensureDirectoryScript` and `writeFileScript`: whether the path was there before (`found`) or made (`created`). */
+export const FOUND_MARK = /^gfh-(?:dir|file)=(found|created)\b/m;
+
+/**
+ * mkdir + chown + chmod; idempotent, and a repair when mode or owner drifted. Missing parents become 0755, the owner's.
+ * An existing directory keeps its inode and mtime (chmod touches only its ctime). Prints `gfh-dir=found` when the
+ * directory was there before (a host set up by hand), `gfh-dir=created` when this run made it.
+ */
 export function ensureDirectoryScript(d: DirectorySpec): string {
     const chain = [...ancestors(d.path), d.path];
+    const p = quote(d.path);
     return [
         "set -eu",
         runtimeUserPrelude(d.owner),
+        // Only a look (stat): a link there is refused below, by the runtime user.
+        `if [ -d ${p} ] && [ ! -L ${p} ]; then gfh_found=found; else gfh_found=created; fi`,
         ROOT_DIRS,
         `rootdirs 1 ${quoteAll([d.mode, ...chain])}`,
         `asuser sh -c ${quote(USER_DIRS)} sh ${quoteAll([d.owner, "dir", d.mode, ...chain])}`,
+        `printf 'gfh-dir=%s\\n' "$gfh_found"`,
     ].join("\n");
 }
 
@@ -146,19 +157,36 @@ export interface FileSpec {
     /** The runtime user: it owns the file, and the operations run as it. */
     owner: string;
     mode: string;
+    /**
+     * sha256 (hex) of the content on stdin: a file already there, owned by the runtime user with these bytes, is
+     * kept (its inode and mtime stay; a wrong mode gets a chmod) instead of rewritten. Without it, always written.
+     */
+    sha256?: string;
 }
 
 /**
- * `sh -c WRITE_FILE sh PATH MODE TEMPLATE`, as the runtime user: stdin goes into a new file (mktemp: O_EXCL, a
- * random name, 0600) beside PATH, gets MODE, is flushed, then renamed over PATH. A link at PATH is refused; a
- * failure at any step removes the temporary file and leaves the old content in place.
+ * `sh -c WRITE_FILE sh PATH MODE TEMPLATE [SHA256]`, as the runtime user: stdin goes into a new file (mktemp: O_EXCL,
+ * a random name, 0600) beside PATH, gets MODE, is flushed, then renamed over PATH. A link at PATH is refused; a
+ * failure at any step removes the temporary file and leaves the old content in place. With SHA256, a file of the
+ * runtime user's that already holds those bytes is left as it is (stdin drained; chmod only when MODE differs), so
+ * no temporary file touches its directory either. Prints `gfh-file=found|created kept|chmod|written`.
  */
 const WRITE_FILE = [
     "set -eu",
     "umask 077",
-    't=$1; m=$2',
+    't=$1; m=$2; want=${4:-}',
     `if [ -L "$t" ]; then printf '%s is a symlink to %s: refusing (a real file is expected there)\\n' "$t" "$(readlink -- "$t")" >&2; exit ${EXIT.link}; fi`,
     `if [ -d "$t" ]; then printf '%s is a directory, not a file\\n' "$t" >&2; exit ${EXIT.notDirectory}; fi`,
+    "found=created",
+    'if [ -f "$t" ]; then',
+    "  found=found",
+    `  if [ -n "$want" ] && [ -O "$t" ] && [ "$( (sha256sum < "$t") 2>/dev/null | cut -d' ' -f1)" = "$want" ]; then`,
+    "    cat > /dev/null",
+    '    a=$(stat -c %a -- "$t")',
+    `    if [ "$a" = "$m" ] || [ "0$a" = "$m" ]; then echo 'gfh-file=found kept'; else chmod "$m" "$t"; echo 'gfh-file=found chmod'; fi`,
+    "    exit 0",
+    "  fi",
+    "fi",
     'tmp=$(mktemp -- "$3")',
     `trap 'rm -f -- "$tmp"' EXIT`,
     'cat > "$tmp"',
@@ -167,9 +195,13 @@ const WRITE_FILE = [
     // -T: a directory in the way fails the write instead of swallowing the file.
     'mv -fT -- "$tmp" "$t"',
     "trap - EXIT",
+    `printf 'gfh-file=%s written\\n' "$found"`,
 ].join("\n");
 
-/** Writes standard input to `path` atomically, as the runtime user, creating missing parents (0755, the owner's). */
+/**
+ * Writes standard input to `path` atomically, as the runtime user, creating missing parents (0755, the owner's); with
+ * `sha256`, a file that already holds the bytes is kept. Its last line says whether the file was there (`FOUND_MARK`).
+ */
 export function writeFileScript(f: FileSpec): string {
     const dir = f.path.slice(0, f.path.lastIndexOf("/")) || "/";
     const base = f.path.slice(f.path.lastIndexOf("/") + 1);
@@ -178,7 +210,8 @@ export function writeFileScript(f: FileSpec): string {
     if (parents.length) {
         lines.push(ROOT_DIRS, `rootdirs 0 0755 ${quoteAll(parents)}`, `asuser sh -c ${quote(USER_DIRS)} sh ${quoteAll([f.owner, "parents", "0755", ...parents])}`);
     }
-    lines.push(`asuser sh -c ${quote(WRITE_FILE)} sh ${quoteAll([f.path, f.mode, `${dir === "/" ? "" : dir}/.${base}.XXXXXXXXXX`])}`);
+    const words = [f.path, f.mode, `${dir === "/" ? "" : dir}/.${base}.XXXXXXXXXX`, ...(f.sha256 ? [f.sha256] : [])];
+    lines.push(`asuser sh -c ${quote(WRITE_FILE)} sh ${quoteAll(words)}`);
     return lines.join("\n");
 }
 

@@ -11,6 +11,7 @@ export { ancestors, quote, quoteAll } from "./quote";
 export type { DirectorySpec, FileSpec } from "./hostfs";
 export {
     ensureDirectoryScript,
+    FOUND_MARK,
     removeEmptyDirectoryScript,
     removeFileScript,
     statDirectoryScript,

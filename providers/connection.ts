@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { FOUND_MARK } from "../lib/shell";
 import type { SshTarget } from "../lib/ssh";
 
 /** The SSH target as a resource input: the private key inside makes the whole value secret in state. */
@@ -32,6 +33,18 @@ export interface PathState {
     /** Absent in state written before it existed: the owner was the runtime user then. */
     runtimeUser?: string;
     mode: string;
+    /**
+     * True when the path was already on the host when this resource was created (a host set up by hand, adopted):
+     * delete leaves it. Kept by every update. Absent in state written before it existed: created, removed as before.
+     */
+    found?: boolean;
+}
+
+/** `found` from the last line of a create or write script (`FOUND_MARK`); a script that printed none failed. */
+export function foundIn(stdout: string, what: string): boolean {
+    const m = FOUND_MARK.exec(stdout);
+    if (!m) throw new Error(`${what}: the host script ended without saying whether the path was there`);
+    return m[1] === "found";
 }
 
 /** Who the host-side commands on a path run as. */
@@ -57,7 +70,8 @@ export function readPath<S extends PathState>(observe: (s: S) => Promise<Partial
 /** What differs between the path resources: how to look, apply, compare and remove. */
 export interface PathOps<S extends PathState> {
     observe(s: S): Promise<Partial<S> | undefined>;
-    apply(s: S): Promise<S>;
+    /** Makes the host match `s`, changing only what differs; `found` says whether the path was there before. */
+    apply(s: S): Promise<S & { found: boolean }>;
     /** Whether what the host shows (`seen`) or the inputs differ from what `news` asks for. */
     drifted(seen: Partial<S>, olds: S, news: S): boolean;
     remove(s: S): Promise<void>;
@@ -65,7 +79,8 @@ export interface PathOps<S extends PathState> {
 
 /**
  * The provider of a path on a host. Every diff reads the host, so drift (a changed mode, owner or content, a deleted
- * path) shows in `pulumi preview` without a refresh pass; `pulumi refresh` still works through `read`.
+ * path) shows in `pulumi preview` without a refresh pass; `pulumi refresh` still works through `read`. Create adopts a
+ * path already there (`found`): it fixes only what differs, and delete leaves the path (docs/adopting-a-host.md).
  */
 export function pathProvider<S extends PathState>(ops: PathOps<S>): pulumi.dynamic.ResourceProvider<S, S> {
     return {
@@ -79,10 +94,13 @@ export function pathProvider<S extends PathState>(ops: PathOps<S>): pulumi.dynam
             const seen = await ops.observe(news);
             return { changes: !seen || ops.drifted(seen, olds, news), replaces: [], deleteBeforeReplace: false };
         },
-        async update(_id, _olds, news) {
-            return { outs: await ops.apply(news) };
+        async update(_id, olds, news) {
+            // Whether the stack found the path is decided once, at create: a repair does not make it the stack's.
+            return { outs: { ...(await ops.apply(news)), found: olds.found ?? false } };
         },
         async delete(_id, props) {
+            // What the stack found on the host (set up by hand) outlives it, as it was before the stack.
+            if (props.found) return;
             await ops.remove(props);
         },
     };

@@ -1,11 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ensureDirectoryScript, removeEmptyDirectoryScript, statDirectoryScript } from "../lib/shell";
 import { run } from "../lib/ssh";
-import { PathArgs, pathProvider, PathState, runAs, SECRET_OUTPUTS } from "./connection";
+import { foundIn, PathArgs, pathProvider, PathState, runAs, SECRET_OUTPUTS } from "./connection";
 import { DynamicResource } from "./dynamicResource";
 
 export interface RemoteDirectoryArgs extends PathArgs {
-    /** "empty": rmdir on delete when empty; "never": left on the host (Codex auth state). */
+    /** "empty": rmdir on delete when empty (and created by the stack); "never": left on the host (Codex auth state). */
     removeOnDelete: pulumi.Input<"empty" | "never">;
 }
 
@@ -19,9 +19,9 @@ async function observe(s: State): Promise<Pick<State, "owner" | "mode"> | undefi
     return m ? { mode: m[1], owner: m[2] } : undefined;
 }
 
-async function apply(s: State): Promise<State> {
-    await run(s.connection, ensureDirectoryScript(s), `creating directory ${s.path}`);
-    return s;
+async function apply(s: State): Promise<State & { found: boolean }> {
+    const out = await run(s.connection, ensureDirectoryScript(s), `creating directory ${s.path}`);
+    return { ...s, found: foundIn(out, `creating directory ${s.path}`) };
 }
 
 /** Exported for the unit tests against an in-process SSH server. */
@@ -41,8 +41,10 @@ export class RemoteDirectory extends DynamicResource {
     declare public readonly mode: pulumi.Output<string>;
     /** Owner seen on the host. */
     declare public readonly owner: pulumi.Output<string>;
+    /** Whether the directory was on the host before the stack (then destroy leaves it). */
+    declare public readonly found: pulumi.Output<boolean>;
 
     constructor(name: string, args: RemoteDirectoryArgs, opts?: pulumi.CustomResourceOptions) {
-        super(remoteDirectoryProvider, "RemoteDirectory", name, args, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS });
+        super(remoteDirectoryProvider, "RemoteDirectory", name, { ...args, found: undefined }, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS });
     }
 }

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import crypto = require("crypto");
 import { removeFileScript, statFileScript, writeFileScript } from "../lib/shell";
 import { run } from "../lib/ssh";
-import { PathArgs, pathProvider, PathState, runAs, SECRET_OUTPUTS } from "./connection";
+import { foundIn, PathArgs, pathProvider, PathState, runAs, SECRET_OUTPUTS } from "./connection";
 import { DynamicResource } from "./dynamicResource";
 
 export interface RemoteFileArgs extends PathArgs {
@@ -18,10 +18,12 @@ interface State extends PathState {
 
 const sha256 = (s: string) => crypto.createHash("sha256").update(s, "utf8").digest("hex");
 
-async function write(s: State): Promise<State> {
+/** Writes the file unless it already holds the bytes (then only a wrong mode is fixed, by chmod). */
+async function write(s: State): Promise<State & { found: boolean }> {
+    const sum = sha256(s.content);
     // The content travels on standard input: never in a command line, an environment variable or a log.
-    await run(s.connection, writeFileScript(s), `writing ${s.path}`, s.content);
-    return { ...s, sha256: sha256(s.content) };
+    const out = await run(s.connection, writeFileScript({ path: s.path, owner: s.owner, mode: s.mode, sha256: sum }), `writing ${s.path}`, s.content);
+    return { ...s, sha256: sum, found: foundIn(out, `writing ${s.path}`) };
 }
 
 async function observe(s: State): Promise<Pick<State, "mode" | "owner" | "sha256"> | undefined> {
@@ -40,7 +42,10 @@ export const remoteFileProvider = pathProvider<State>({
     },
 });
 
-/** A file written atomically (temp file + rename) with a fixed mode and owner; every diff reads it back from the host. */
+/**
+ * A file written atomically (temp file + rename) with a fixed mode and owner; every diff reads it back from the host.
+ * A file already holding the bytes is kept as it is (inode, mtime), a wrong mode fixed by chmod alone.
+ */
 export class RemoteFile extends DynamicResource {
     // `declare`: a plain field would be re-initialised to undefined after super() under ES2022 class-field semantics.
     /** sha256 (hex) of the bytes on the host: compare it, not the content, to see drift. */
@@ -49,8 +54,10 @@ export class RemoteFile extends DynamicResource {
     declare public readonly mode: pulumi.Output<string>;
     /** Owner seen on the host. */
     declare public readonly owner: pulumi.Output<string>;
+    /** Whether the file was on the host before the stack (then destroy leaves it, even if its content was fixed). */
+    declare public readonly found: pulumi.Output<boolean>;
 
     constructor(name: string, args: RemoteFileArgs, opts?: pulumi.CustomResourceOptions) {
-        super(remoteFileProvider, "RemoteFile", name, { ...args, sha256: undefined }, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS });
+        super(remoteFileProvider, "RemoteFile", name, { ...args, sha256: undefined, found: undefined }, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS });
     }
 }
