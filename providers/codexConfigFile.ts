@@ -71,14 +71,14 @@ async function observe(s: State): Promise<Partial<State> | undefined> {
  * Merge and write, as a compare-and-swap: Codex (`/model`, a trusted project) may rewrite the file between the read
  * and the write, and its change must not be lost; a file that keeps changing fails after three tries.
  */
-async function apply(s: State): Promise<State> {
+async function apply(s: State): Promise<State & { found: boolean }> {
     for (let attempt = 1; ; attempt++) {
         const f = await readFile(s);
         const text = f.present ? f.text : undefined;
         const seen = seenSettings(s, text);
         // A file that already matches is not rewritten (a host set up by hand keeps its inode and mtime).
         if (f.present && f.mode === s.mode && f.owner === s.owner && settingsMatch(f.text, settings(s))) {
-            return { ...s, seenModel: asString(seen.model), seenReasoningEffort: asString(seen.reasoningEffort) };
+            return { ...s, found: true, seenModel: asString(seen.model), seenReasoningEffort: asString(seen.reasoningEffort) };
         }
         // A hash that does not match the bytes received: the file changed during the read, or is not UTF-8 text.
         const expected = f.present ? (sha256(f.text) === f.sha256 ? f.sha256 : "unmatched") : "absent";
@@ -86,7 +86,7 @@ async function apply(s: State): Promise<State> {
         const r = await exec(s.connection, writeCodexConfigScript({ path: s.path, owner: s.owner, mode: s.mode, expected }), merged);
         if (r.code === 0) {
             const now = settingsIn(merged);
-            return { ...s, seenModel: asString(now.model), seenReasoningEffort: asString(now.reasoningEffort) };
+            return { ...s, found: f.present, seenModel: asString(now.model), seenReasoningEffort: asString(now.reasoningEffort) };
         }
         if (r.code !== CONFIG_EXIT.changed || attempt >= 3) {
             const why = r.code === CONFIG_EXIT.changed && expected === "unmatched" ? " (is it UTF-8 text?)" : "";
