@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { FlowsHost } from "../../components";
-import { FlowsConfig, parseConfig } from "../../lib/config";
+import { FlowsConfig, parseConfig, settingsOf } from "../../lib/config";
 import { profileJson, renderProfile } from "../../lib/profile";
 import { launch, SCRIPT_END } from "../../lib/shell";
 import { host, HOST_KEY_2, OPENAI_KEY, PRIVATE_KEY, rawConfig, TOKEN } from "../fixtures/config";
@@ -112,13 +112,12 @@ async function build(over: Record<string, unknown> = {}, secrets: { openaiApiKey
         return undefined;
     };
     const hosts = config.hosts.map(
-        (h) =>
+        (h, i) =>
             new FlowsHost(
                 h.name,
                 {
-                    host: h,
-                    config,
-                    privateKey: pulumi.secret(config.sshPrivateKey),
+                    ...settingsOf(config, i),
+                    sshPrivateKey: pulumi.secret(config.sshPrivateKey),
                     githubToken: pulumi.secret(config.githubToken),
                     openaiApiKey: config.openaiApiKey === undefined ? undefined : pulumi.secret(config.openaiApiKey),
                     prompt: PROMPT,
