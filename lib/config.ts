@@ -196,10 +196,10 @@ export const configSchema = baseSchema
             for (const issue of hostIssues(derivePaths(settingsOf(c, i)), [c.githubToken, c.openaiApiKey ?? ""])) {
                 const path = own(issue.path[0]) ? ["hosts", i, ...issue.path] : issue.path;
                 // A top-level default that fails only on a host that changes other keys says which host.
-                const message = own(issue.path[0]) || !overrides ? issue.message : `${issue.message} (on hosts[${i}] '${h.name}')`;
-                const id = JSON.stringify([path, message]);
+                const id = JSON.stringify([path, issue.message]);
                 if (seen.has(id)) continue;
                 seen.add(id);
+                const message = own(issue.path[0]) || !overrides ? issue.message : `${issue.message} (on hosts[${i}] '${h.name}')`;
                 ctx.addIssue({ code: "custom", path, message });
             }
         });
