@@ -57,6 +57,12 @@ const thrown = (f: () => unknown): ConfigError => {
     throw new Error("no ConfigError");
 };
 
+describe("the package's entry (api.ts)", () => {
+    it("exports the component and what a caller needs, nothing of the stack program", async () => {
+        expect(Object.keys(await import("../../api")).sort()).toEqual(["ConfigError", "FlowsHost", "PER_HOST_KEYS"]);
+    });
+});
+
 describe("FlowsHost args", () => {
     it("builds a host from the least args, the settings' defaults those of the stack config", async () => {
         registered.length = 0;

@@ -8,6 +8,7 @@ import { HOST_KEY, rawConfig } from "../fixtures/config";
 /** Pulumi.yaml must describe exactly the schema's keys, with the schema's defaults: the schema decides. */
 const project = yaml.load(fs.readFileSync(path.join(__dirname, "../../Pulumi.yaml"), "utf8")) as {
     name: string;
+    main?: string;
     options?: { refresh?: string };
     config: Record<string, { type?: string; default?: unknown; secret?: boolean; description?: string }>;
 };
@@ -51,6 +52,29 @@ describe("Pulumi.yaml and the config schema agree", () => {
     it("has no refresh pass: it would configure the docker provider before the program starts its SSH agent", () => {
         // Drift shows anyway: every resource that owns host state reads the host in its diff.
         expect(project.options?.refresh).toBeUndefined();
+    });
+});
+
+describe("two entry points: the stack program and the package", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, "../../package.json"), "utf8"));
+
+    it("runs the stack program through boot/program.js (Pulumi.yaml main), whatever package.json's entry is", () => {
+        // Without `main` here, the engine would take package.json's `exports["."]`: the library, which exports no stack.
+        expect(project.main).toBe("boot/program.js");
+        expect(fs.existsSync(path.join(__dirname, "../..", project.main!))).toBe(true);
+    });
+
+    it("publishes the library: not private, exports and types in dist/, the shipped prompt included", () => {
+        expect(pkg.private).toBeUndefined();
+        expect(pkg.exports["."]).toEqual({ types: "./dist/api.d.ts", default: "./dist/api.js" });
+        expect(pkg.types).toBe("dist/api.d.ts");
+        // The dynamic providers' serialized code requires the package's own modules by path.
+        expect(pkg.exports["./dist/*"]).toBe("./dist/*");
+        expect(pkg.files).toEqual(expect.arrayContaining(["dist/", "prompts/"]));
+        expect(pkg.scripts.prepack).toContain("tsc -p tsconfig.lib.json");
+        const lib = JSON.parse(fs.readFileSync(path.join(__dirname, "../../tsconfig.lib.json"), "utf8").replace(/^\s*\/\/.*$/gm, ""));
+        expect(lib.files).toEqual(["api.ts"]);
+        expect(lib.compilerOptions).toMatchObject({ outDir: "dist", declaration: true, noCheck: false });
     });
 });
 
