@@ -1,3 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 
@@ -21,10 +22,20 @@ export function shippedPromptFile(): string | undefined {
 }
 
 /**
+ * The project's directory (where Pulumi.yaml is), which relative paths in config are relative to. Not the working
+ * directory: the engine starts a program whose Pulumi.yaml `main` names a file (boot/program.js) in that file's
+ * directory. Under unit-test mocks the engine gives none, and the working directory stands in.
+ */
+export function projectDirectory(): string {
+    const root = pulumi.getRootDirectory();
+    return path.isAbsolute(root) ? root : process.cwd();
+}
+
+/**
  * The prompt text for `promptFile`, relative to `projectDir`; the default name falls back to the shipped prompt
  * when the project has none. Throws an Error naming the file it could not read.
  */
-export function readPrompt(promptFile: string, projectDir = process.cwd()): string {
+export function readPrompt(promptFile: string, projectDir = projectDirectory()): string {
     const file = path.resolve(projectDir, promptFile);
     try {
         return fs.readFileSync(file, "utf8");
