@@ -1,18 +1,21 @@
+// The stack program: the stack config read and validated (lib/stackConfig.ts), one FlowsHost per `hosts` entry
+// through the public API (api.ts), and their outputs.
 import * as pulumi from "@pulumi/pulumi";
-import { FlowsHost } from "./components";
+import { FlowsHost } from "./api";
+import { hostKeyName, settingsOf } from "./lib/config";
 import { loadStackConfig } from "./lib/stackConfig";
 
 const stack = loadStackConfig();
 
 const flowsHosts = stack.config.hosts.map(
-    (host) =>
+    (host, i) =>
         new FlowsHost(host.name, {
-            host,
-            config: stack.config,
-            privateKey: stack.privateKey,
+            ...settingsOf(stack.config, i),
+            sshPrivateKey: stack.privateKey,
             githubToken: stack.githubToken,
             openaiApiKey: stack.openaiApiKey,
             prompt: stack.prompt,
+            keyName: hostKeyName(stack.config, i),
         }),
 );
 

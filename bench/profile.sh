@@ -46,8 +46,8 @@ tsnode() { # tsnode SRC DST: a project dir sharing SRC's stack config and state,
   local src="$1" dst="$2"
   cp -a "$src" "$dst"; rm -rf "$dst/.state" "$dst/.build"; ln -s "$src/.state" "$dst/.state"
   sed -i 's/^    typescript: false/    typescript: true/' "$dst/Pulumi.yaml"
-  sed -i 's#"main": "boot/program.js"#"main": "index.ts"#' "$dst/package.json"
-  grep -q 'typescript: true' "$dst/Pulumi.yaml" && grep -q '"main": "index.ts"' "$dst/package.json" || die "could not switch $dst to ts-node"
+  sed -i 's#^main: boot/program.js$#main: index.ts#' "$dst/Pulumi.yaml"
+  grep -q 'typescript: true' "$dst/Pulumi.yaml" && grep -q '^main: index.ts$' "$dst/Pulumi.yaml" || die "could not switch $dst to ts-node"
 }
 T="$BENCH_TMP/t"; tsnode "$P" "$T"
 # empty program

@@ -1,4 +1,4 @@
-// The program's entry point (package.json "main"; Pulumi.yaml sets `typescript: false`).
+// The stack program's entry point (Pulumi.yaml `main`, with `typescript: false`; package.json's entry is the library in dist/).
 //
 // Why not ts-node: it transpiles every source file on every preview and up (0.6 s of a 3.5 s no-op preview,
 // bench/profile.sh). Here the sources are transpiled once per change, with the same tsconfig.json and the same
@@ -13,7 +13,7 @@ const os = require("node:os");
 const path = require("node:path");
 
 const ROOT = path.resolve(__dirname, "..");
-const SOURCES = ["index.ts", "components", "providers", "lib"];
+const SOURCES = ["index.ts", "api.ts", "components", "providers", "lib"];
 /** Builds of other source versions older than this are removed (a running program may still load from one). */
 const KEEP_OLD_BUILDS_MS = 24 * 3600 * 1000;
 
@@ -43,7 +43,7 @@ function sourceFiles() {
         if (fs.statSync(abs).isDirectory()) for (const e of fs.readdirSync(abs).sort()) walk(path.join(rel, e));
         else if (rel.endsWith(".ts") && !rel.endsWith(".d.ts")) out.push(rel);
     };
-    for (const s of SOURCES) walk(s);
+    for (const s of SOURCES) if (fs.existsSync(path.join(ROOT, s))) walk(s);
     return out;
 }
 

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { FlowsConfig, forHost, HostConfig } from "../lib/config";
+import { argName, checkSecrets, ConfigError, forHost, HostArgsInput, HostSettings, parseHostArgs } from "../lib/config";
+import { readPrompt } from "../lib/prompt";
 import { CheckContainer } from "../lib/checks";
 import { tokenFingerprint } from "../lib/access";
 import { targetOf } from "../lib/ssh";
@@ -12,21 +13,30 @@ import { CredentialDirectories } from "./credentialDirectories";
 import { GithubTokenFile } from "./githubTokenFile";
 import { Verification } from "./verification";
 
-export interface FlowsHostArgs {
-    host: HostConfig;
-    /** Validated stack config (secrets inside are plain; they are passed below as secret Outputs). */
-    config: FlowsConfig;
-    privateKey: pulumi.Input<string>;
+/**
+ * A FlowsHost's args: where the host is and how to reach it (`address`, `port`, `user`, `hostKey`, `proxy`), the
+ * settings the stack config has as keys (same names, types, defaults and rules: `lib/config.ts`), and the
+ * credentials as Inputs (e.g. `config.requireSecret("githubToken")`), which stay secret Outputs throughout.
+ */
+export interface FlowsHostArgs extends HostArgsInput {
+    /** Private key (OpenSSH/PEM text) of the SSH user on the host and its bastion. */
+    sshPrivateKey: pulumi.Input<string>;
+    /** Fine-grained GitHub token of the agent's account (raw; a trailing line break is dropped). */
     githubToken: pulumi.Input<string>;
-    openaiApiKey?: pulumi.Input<string>;
-    /** Prompt text installed beside each profile. */
-    prompt: string;
+    /** When set, Codex is logged in with this OpenAI API key unless a login is already present. */
+    openaiApiKey?: pulumi.Input<string | undefined>;
+    /** Prompt text installed beside each profile (default: the text of `profile.promptFile`, else the shipped prompt). */
+    prompt?: string;
+    /** How messages name a setting (default `args.<key>`; the stack program names its config keys). */
+    keyName?: (path: ReadonlyArray<PropertyKey>) => string;
 }
 
 /**
  * One host prepared for GitHub Flows: every step of the credentials setup document ("the setup document" in this
  * code: GitHub Flows, docs/setup/ubuntu/auth.md, template 20260508,
  * https://github.com/flancer32/github-flows-app/blob/5f870cd7884716febcae8e0c58ddf15380cecdf5/docs/setup/ubuntu/auth.md).
+ * Bad settings throw a ConfigError naming each (`FlowsHost 'web-1': args.repositories[0]: ...`) before any
+ * resource is registered; bad credentials fail before any host is touched.
  */
 export class FlowsHost extends pulumi.ComponentResource {
     /** Rendered profile JSON per repository. */
@@ -45,17 +55,23 @@ export class FlowsHost extends pulumi.ComponentResource {
     public readonly codexLoginCommand: pulumi.Output<string>;
 
     constructor(name: string, args: FlowsHostArgs, opts?: pulumi.ComponentResourceOptions) {
+        const { c, prompt, key } = validate(name, args);
         super("github-flows-host:index:FlowsHost", name, {}, opts);
-        const { host: h, config: c } = args;
+        // Checked once known, before any host resource: every one of them takes the connection.
+        const secrets = pulumi
+            .all([args.sshPrivateKey, args.githubToken, args.openaiApiKey])
+            .apply(([sshPrivateKey, githubToken, openaiApiKey]) => named(name, () => checkSecrets(c, { sshPrivateKey, githubToken, openaiApiKey: openaiApiKey || undefined }, key)));
         // Secret: the target carries the private key.
-        const connection = pulumi.secret(pulumi.output(args.privateKey).apply((key) => targetOf(h, key, c.runtimeUser)));
+        const connection = pulumi.secret(secrets.apply((s) => targetOf(c, s.sshPrivateKey, c.runtimeUser)));
+        const githubToken = pulumi.secret(secrets.githubToken);
+        const openaiApiKey = args.openaiApiKey === undefined ? undefined : pulumi.secret(secrets.apply((s) => s.openaiApiKey as string));
         const parent = { parent: this };
         const runner = c.remoteCommands;
 
-        const where = `host '${h.name}' (${h.address}:${h.port})`;
+        const where = `host '${name}' (${c.address}:${c.port})`;
         // Read first, on every preview too: the runtime user's real home decides the default paths and the rules.
-        const account = new HostAccount(`${name}-account`, `${h.address}:${h.port}:${c.runtimeUser}`, { connection, user: c.runtimeUser, where }, parent);
-        const hc = pulumi.all([account.home, account.homeExists]).apply(([home, homeExists]) => forHost(c, { home, homeExists }, where));
+        const account = new HostAccount(`${name}-account`, `${c.address}:${c.port}:${c.runtimeUser}`, { connection, user: c.runtimeUser, where }, parent);
+        const hc = pulumi.all([account.home, account.homeExists]).apply(([home, homeExists]) => forHost(c, { home, homeExists }, where, key));
         const dirs = new CredentialDirectories(name, { connection, runtimeUser: c.runtimeUser, secretsDir: hc.secretsDir, codexDir: hc.codexDir }, parent);
         // After the account read: a host without the runtime user gets nothing, not even the image.
         const image = new AgentImage(name, { connection, image: c.image, pullFrom: c.imagePullFrom, source: c.imageSource, after: [account] }, parent);
@@ -70,7 +86,7 @@ export class FlowsHost extends pulumi.ComponentResource {
         }));
         const codex = new CodexAuth(
             name,
-            { connection, container, workspaceDir: hc.workspaceDir, runtimeUser: c.runtimeUser, where, openaiApiKey: args.openaiApiKey },
+            { connection, container, workspaceDir: hc.workspaceDir, runtimeUser: c.runtimeUser, where, openaiApiKey },
             { parent: this, dependsOn: [dirs, image] },
         );
         // After the login: the document chooses the model once signed in, and a config.toml alone is not a login.
@@ -82,7 +98,7 @@ export class FlowsHost extends pulumi.ComponentResource {
                       { parent: this, dependsOn: [dirs, codex] },
                   )
                 : undefined;
-        const fingerprint = pulumi.unsecret(pulumi.output(args.githubToken).apply(tokenFingerprint));
+        const fingerprint = pulumi.unsecret(githubToken.apply(tokenFingerprint));
         // Verify before swap: the checks run on the new token, and only then is the token file written.
         const verification = new Verification(
             name,
@@ -91,7 +107,7 @@ export class FlowsHost extends pulumi.ComponentResource {
                 spec: pulumi
                     .all([container, codex.loginCommand])
                     .apply(([ct, loginCommand]) => ({ ...ct, repositories: c.repositories, requiredPermission: c.requiredPermission, where, loginCommand, staging: true })),
-                token: args.githubToken,
+                token: githubToken,
                 triggers: [fingerprint, image.imageId, c.repositories, c.githubHost, codex.loginId, ...(model ? [model.settings] : [])],
                 runner,
                 where,
@@ -101,12 +117,12 @@ export class FlowsHost extends pulumi.ComponentResource {
         );
         const token = new GithubTokenFile(
             name,
-            { connection, runtimeUser: c.runtimeUser, tokenFile: hc.tokenFile, token: args.githubToken },
+            { connection, runtimeUser: c.runtimeUser, tokenFile: hc.tokenFile, token: githubToken },
             { parent: this, dependsOn: [verification] },
         );
         const profiles = new AgentProfiles(
             name,
-            { connection, base: hc, repositories: c.repositories, prompt: args.prompt, install: c.installProfiles },
+            { connection, base: hc, repositories: c.repositories, prompt, install: c.installProfiles },
             { parent: this, dependsOn: [verification] },
         );
 
@@ -127,5 +143,36 @@ export class FlowsHost extends pulumi.ComponentResource {
             tokenFingerprint: this.tokenFingerprint,
             codexLoginCommand: this.codexLoginCommand,
         });
+    }
+}
+
+const SECRET_ARGS = ["sshPrivateKey", "githubToken", "openaiApiKey", "prompt", "keyName"] as const;
+
+/** The settings validated (throws before the component registers), and the prompt text. */
+function validate(name: string, args: FlowsHostArgs): { c: HostSettings; prompt: string; key: (p: ReadonlyArray<PropertyKey>) => string } {
+    const key = args.keyName ?? argName;
+    const settings: Record<string, unknown> = { ...args };
+    for (const k of SECRET_ARGS) delete settings[k];
+    return named(name, () => {
+        const c = parseHostArgs(settings, key);
+        let prompt = args.prompt;
+        if (prompt === undefined) {
+            try {
+                prompt = readPrompt(c.profile.promptFile);
+            } catch (e) {
+                throw new ConfigError([`${key(["profile", "promptFile"])}: ${(e as Error).message}`]);
+            }
+        }
+        return { c, prompt, key };
+    });
+}
+
+/** Runs `f`; a ConfigError it throws names the component in each problem. */
+function named<T>(name: string, f: () => T): T {
+    try {
+        return f();
+    } catch (e) {
+        if (e instanceof ConfigError) throw new ConfigError(e.problems.map((p) => `FlowsHost '${name}': ${p}`));
+        throw e;
     }
 }

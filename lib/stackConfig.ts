@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 import { CONFIG_NAMESPACE, ConfigError, decodeRawConfig, FlowsConfig, parseConfig, SECRET_KEYS } from "./config";
+import { projectDirectory } from "./prompt";
 
 export interface StackConfig {
     config: FlowsConfig;
@@ -16,7 +17,7 @@ export interface StackConfig {
  * Reads and validates the project's config keys before any resource is registered, so bad input changes nothing on
  * any host. Throws a RunError that names each bad key (and never prints a secret).
  */
-export function loadStackConfig(all: Record<string, string> = pulumi.runtime.allConfig(), projectDir = process.cwd()): StackConfig {
+export function loadStackConfig(all: Record<string, string> = pulumi.runtime.allConfig(), projectDir = projectDirectory()): StackConfig {
     try {
         const problems = SECRET_KEYS.filter((k) => (all[`${CONFIG_NAMESPACE}:${k}`] ?? "") !== "" && !isSecret(`${CONFIG_NAMESPACE}:${k}`, true)).map(
             (k) => `${CONFIG_NAMESPACE}:${k}: must be stored encrypted: pulumi config set --secret ${CONFIG_NAMESPACE}:${k} ...`,

@@ -26,6 +26,10 @@ gfh_node_modules .
 phase "type check"
 npx tsc --noEmit -p tsconfig.check.json
 
+phase "examples/typescript against the packed package (npm pack, npm install in a temp copy, tsc)"
+export GFH_EXAMPLE_DIR="$reports/example"
+bash scripts/example.sh "$GFH_EXAMPLE_DIR"
+
 phase "test tools (systemd-analyze checks the drift job's unit files)"
 command -v systemd-analyze >/dev/null || { apt-get update >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends systemd >/dev/null; }
 

@@ -9,7 +9,7 @@ now() { date +%s.%N; }
 pulumi_setup() { # pulumi_setup DIR HOSTS_JSON
   local dir="$1" hosts="$2" f
   mkdir -p "$dir/.state"
-  for f in Pulumi.yaml package.json tsconfig.json index.ts boot components lib providers prompts; do cp -a "$REPO/$f" "$dir/"; done
+  for f in Pulumi.yaml package.json tsconfig.json index.ts api.ts boot components lib providers prompts; do cp -a "$REPO/$f" "$dir/"; done
   ln -s "$REPO/node_modules" "$dir/node_modules"
   (cd "$dir" && PULUMI_BACKEND_URL="file://$dir/.state" PULUMI_CONFIG_PASSPHRASE=bench-passphrase PULUMI_SKIP_UPDATE_CHECK=true \
     pulumi stack init bench --non-interactive >/dev/null)

@@ -57,7 +57,7 @@ export interface Backend {
  */
 export async function newStack(name: string, backend?: Backend): Promise<{ stack: Stack; dir: string; cleanup: () => Promise<void> }> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `gfh-e2e-${name}-`));
-    for (const f of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "boot", "components", "lib", "providers", "prompts"]) {
+    for (const f of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "api.ts", "boot", "components", "lib", "providers", "prompts"]) {
         fs.cpSync(path.join(REPO, f), path.join(dir, f), { recursive: true });
     }
     fs.symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"));

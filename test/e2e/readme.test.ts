@@ -78,7 +78,7 @@ function newWalk(sb: Sandbox): Walk {
     const dir = path.join(root, "github-flows-host");
     const shims = path.join(root, "shims");
     fs.mkdirSync(dir);
-    for (const f of ["Pulumi.yaml", "Pulumi.prod.yaml", "package.json", "package-lock.json", "tsconfig.json", "index.ts", "boot", "components", "lib", "providers", "prompts", "scripts"]) {
+    for (const f of ["Pulumi.yaml", "Pulumi.prod.yaml", "package.json", "package-lock.json", "tsconfig.json", "index.ts", "api.ts", "boot", "components", "lib", "providers", "prompts", "scripts"]) {
         fs.cpSync(path.join(REPO, f), path.join(dir, f), { recursive: true });
     }
     fs.symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"));

@@ -9,7 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const REPO = path.resolve(__dirname, "../..");
 const run = promisify(execFile);
 
-/** A project beside a copy of boot/program.js: index.ts imports lib/value.ts; node_modules is the repo's. */
+/**
+ * A project beside a copy of boot/program.js: index.ts imports lib/value.ts. Its node_modules holds copies of the
+ * files boot/program.js loads (not a link to the checkout's: `nobody` below must read them, and the checkout may sit
+ * under a private directory such as /root).
+ */
 let dir: string;
 const exportsOf = () => JSON.parse(execFileSync(process.execPath, ["-e", "console.log(JSON.stringify(require('./boot/program.js')))"], { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }));
 const builds = () => fs.readdirSync(path.join(dir, ".build"));
@@ -19,7 +23,10 @@ beforeAll(() => {
     fs.mkdirSync(path.join(dir, "boot"));
     fs.copyFileSync(path.join(REPO, "boot/program.js"), path.join(dir, "boot/program.js"));
     fs.copyFileSync(path.join(REPO, "tsconfig.json"), path.join(dir, "tsconfig.json"));
-    fs.symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"));
+    for (const f of ["typescript/package.json", "typescript/lib/typescript.js", "@pulumi/pulumi/package.json"]) {
+        fs.mkdirSync(path.dirname(path.join(dir, "node_modules", f)), { recursive: true });
+        fs.copyFileSync(require.resolve(f, { paths: [REPO] }), path.join(dir, "node_modules", f));
+    }
     for (const d of ["components", "providers", "lib"]) fs.mkdirSync(path.join(dir, d));
     fs.writeFileSync(path.join(dir, "lib/value.ts"), `export const value: number = 1;\n`);
     fs.writeFileSync(path.join(dir, "index.ts"), `import { value } from "./lib/value";\nexport const out: { value: number } = { value };\n`);

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FlowsHost } from "../../components";
-import { parseConfig } from "../../lib/config";
+import { parseConfig, settingsOf } from "../../lib/config";
 import { rawConfig } from "../fixtures/config";
 
 // components/codexModel.ts under Pulumi mocks: the resource it registers, where, and what the checks wait for.
@@ -48,7 +48,7 @@ async function build(over: Record<string, unknown>) {
         return undefined;
     };
     const h = config.hosts[0];
-    new FlowsHost(h.name, { host: h, config, privateKey: pulumi.secret(config.sshPrivateKey), githubToken: pulumi.secret(config.githubToken), prompt: "p\n" }, { transformations: [record] });
+    new FlowsHost(h.name, { ...settingsOf(config, 0), sshPrivateKey: pulumi.secret(config.sshPrivateKey), githubToken: pulumi.secret(config.githubToken), prompt: "p\n" }, { transformations: [record] });
     await Promise.all(seen.map((s) => new Promise((r) => s.resource.urn.apply(r))));
     const inputsOf = (type: string) => registered.find((r) => r.type === type)?.inputs;
     return { seen, inputsOf };

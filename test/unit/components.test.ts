@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { FlowsHost } from "../../components";
-import { FlowsConfig, parseConfig } from "../../lib/config";
+import { FlowsConfig, parseConfig, settingsOf } from "../../lib/config";
 import { profileJson, renderProfile } from "../../lib/profile";
 import { launch, SCRIPT_END } from "../../lib/shell";
 import { host, HOST_KEY_2, OPENAI_KEY, PRIVATE_KEY, rawConfig, TOKEN } from "../fixtures/config";
@@ -112,13 +112,12 @@ async function build(over: Record<string, unknown> = {}, secrets: { openaiApiKey
         return undefined;
     };
     const hosts = config.hosts.map(
-        (h) =>
+        (h, i) =>
             new FlowsHost(
                 h.name,
                 {
-                    host: h,
-                    config,
-                    privateKey: pulumi.secret(config.sshPrivateKey),
+                    ...settingsOf(config, i),
+                    sshPrivateKey: pulumi.secret(config.sshPrivateKey),
                     githubToken: pulumi.secret(config.githubToken),
                     openaiApiKey: config.openaiApiKey === undefined ? undefined : pulumi.secret(config.openaiApiKey),
                     prompt: PROMPT,
@@ -267,6 +266,23 @@ describe("the runtime user's home, read from the host", () => {
         expect(checksInput(b.one("command:remote:Command", "web-1-checks").inputs).script).toContain("src=/var/lib/flows/.secrets/codex,");
         expect(b.one(DYN("CodexLogin"), "web-1-codex-login").inputs.container).toMatchObject({ runtimeUser: "flows", codexDir: "/var/lib/flows/.secrets/codex" });
         expect(JSON.stringify(b.all.map((s) => s.inputs))).not.toContain("/home/flows");
+    });
+});
+
+describe("a fleet that is not uniform", () => {
+    it("gives each host its own runtime user, repositories and paths, the others the top-level ones", async () => {
+        homes.flows = "/var/lib/flows";
+        const web2 = host({ name: "web-2", address: "203.0.113.11", hostKey: HOST_KEY_2, runtimeUser: "flows", repositories: ["acme/billing"], workspaceDir: "/srv/work" });
+        const b = await build({ hosts: [host(), web2], repositories: ["acme/web"] });
+        expect(b.one(DYN("HostAccount"), "web-1-account").inputs.user).toBe("user");
+        expect(b.one(DYN("HostAccount"), "web-2-account").inputs.user).toBe("flows");
+        expect(b.one(DYN("RemoteFile"), "web-1-gh-token").inputs).toMatchObject({ path: "/home/user/.secrets/gh-token", owner: "user" });
+        expect(b.one(DYN("RemoteFile"), "web-2-gh-token").inputs).toMatchObject({ path: "/var/lib/flows/.secrets/gh-token", owner: "flows" });
+        expect(b.one(DYN("RemoteFile"), "web-1-acme--web-profile").inputs.path).toBe("/home/user/app/github-flows/var/work/cfg/repos/acme/web/issue_comment-created/profile.json");
+        expect(b.one(DYN("RemoteFile"), "web-2-acme--billing-profile").inputs.path).toBe("/srv/work/cfg/repos/acme/billing/issue_comment-created/profile.json");
+        expect(b.all.filter((s) => s.name === "web-2-acme--web-profile" || s.name === "web-1-acme--billing-profile")).toEqual([]);
+        expect(checksInput(b.one("command:remote:Command", "web-2-checks").inputs).script).toContain("for r in '\\''acme/billing'\\''; do");
+        expect(Object.keys(await promiseOf(b.hosts[1].profiles))).toEqual(["acme/billing"]);
     });
 });
 

@@ -2,12 +2,13 @@ import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, configSchema, parseConfig, SECRET_KEYS } from "../../lib/config";
+import { ConfigError, configSchema, parseConfig, PER_HOST_KEYS, SECRET_KEYS } from "../../lib/config";
 import { HOST_KEY, rawConfig } from "../fixtures/config";
 
 /** Pulumi.yaml must describe exactly the schema's keys, with the schema's defaults: the schema decides. */
 const project = yaml.load(fs.readFileSync(path.join(__dirname, "../../Pulumi.yaml"), "utf8")) as {
     name: string;
+    main?: string;
     options?: { refresh?: string };
     config: Record<string, { type?: string; default?: unknown; secret?: boolean; description?: string }>;
 };
@@ -41,9 +42,39 @@ describe("Pulumi.yaml and the config schema agree", () => {
         expect(withYamlDefaults).toEqual(fromSchema);
     });
 
+    it("describes every key a hosts entry may set for itself, and the schema accepts exactly those", () => {
+        const text = project.config.hosts.description ?? "";
+        for (const k of PER_HOST_KEYS) expect(text, k).toMatch(new RegExp(`\\b${k}\\b`));
+        const hostShape = Object.keys((configSchema.in as unknown as { shape: { hosts: { element: { shape: Record<string, unknown> } } } }).shape.hosts.element.shape);
+        expect(hostShape.filter((k) => schemaKeys.includes(k)).sort()).toEqual([...PER_HOST_KEYS].sort());
+    });
+
     it("has no refresh pass: it would configure the docker provider before the program starts its SSH agent", () => {
         // Drift shows anyway: every resource that owns host state reads the host in its diff.
         expect(project.options?.refresh).toBeUndefined();
+    });
+});
+
+describe("two entry points: the stack program and the package", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, "../../package.json"), "utf8"));
+
+    it("runs the stack program through boot/program.js (Pulumi.yaml main), whatever package.json's entry is", () => {
+        // Without `main` here, the engine would take package.json's `exports["."]`: the library, which exports no stack.
+        expect(project.main).toBe("boot/program.js");
+        expect(fs.existsSync(path.join(__dirname, "../..", project.main!))).toBe(true);
+    });
+
+    it("publishes the library: not private, exports and types in dist/, the shipped prompt included", () => {
+        expect(pkg.private).toBeUndefined();
+        expect(pkg.exports["."]).toEqual({ types: "./dist/api.d.ts", default: "./dist/api.js" });
+        expect(pkg.types).toBe("dist/api.d.ts");
+        // The dynamic providers' serialized code requires the package's own modules by path.
+        expect(pkg.exports["./dist/*"]).toBe("./dist/*");
+        expect(pkg.files).toEqual(expect.arrayContaining(["dist/", "prompts/"]));
+        expect(pkg.scripts.prepack).toContain("tsc -p tsconfig.lib.json");
+        const lib = JSON.parse(fs.readFileSync(path.join(__dirname, "../../tsconfig.lib.json"), "utf8").replace(/^\s*\/\/.*$/gm, ""));
+        expect(lib.files).toEqual(["api.ts"]);
+        expect(lib.compilerOptions).toMatchObject({ outDir: "dist", declaration: true, noCheck: false });
     });
 });
 
@@ -59,6 +90,20 @@ describe("Pulumi.prod.yaml", () => {
 
     it("holds every non-secret key except the two the walk adds", () => {
         expect(Object.keys(raw).sort()).toEqual(schemaKeys.filter((k) => !secrets.includes(k) && !ADDED_BY_THE_WALK.includes(k)));
+    });
+
+    it("leaves the five paths unset, so they follow the runtime user's home on each host", () => {
+        for (const k of ["appDir", "workspaceDir", "secretsDir", "tokenFile", "codexDir"]) expect(raw[k], k).toBe("");
+        const walked = { ...raw, ...withSecrets, runtimeUser: "flows", hosts: [{ name: "flows-1", address: "203.0.113.10", user: "root", hostKey: HOST_KEY }], repositories: ["acme/webshop"] };
+        const cfg = parseConfig(walked);
+        expect([cfg.appDir, cfg.workspaceDir, cfg.secretsDir, cfg.tokenFile, cfg.codexDir]).toEqual([
+            "/home/flows/app/github-flows",
+            "/home/flows/app/github-flows/var/work",
+            "/home/flows/.secrets",
+            "/home/flows/.secrets/gh-token",
+            "/home/flows/.secrets/codex",
+        ]);
+        expect(cfg.given).toEqual({});
     });
 
     it("is refused as shipped, naming the missing keys: no placeholder host or repository can reach `up`", () => {
