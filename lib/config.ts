@@ -3,6 +3,7 @@ import { normalizePath } from "./paths";
 import { PERMISSIONS } from "./access";
 import { repositoryProblem } from "./repository";
 import { checkCredentialPlacement, checkDockerArgs, credentialKind } from "./security";
+import { checkHandedOver, rootProblem } from "./handover";
 
 /** Config namespace: the project's, so `pulumi config set <key>` needs no prefix. */
 export const CONFIG_NAMESPACE = "github-flows-host";
@@ -122,6 +123,15 @@ const baseSchema = z.strictObject({
     secretsDir: unsetIfEmpty(absPath),
     tokenFile: unsetIfEmpty(absPath),
     codexDir: unsetIfEmpty(absPath),
+    /** Directories outside the runtime user's home where the paths above may lie (they are given to the runtime user). */
+    runtimeUserRoots: z
+        .array(
+            absPath.superRefine((r, ctx) => {
+                const problem = rootProblem(r);
+                if (problem) ctx.addIssue({ code: "custom", message: problem });
+            }),
+        )
+        .default([]),
     image: imageRef.default("github-flows-agent-codex:latest"),
     imagePullFrom: unsetIfEmpty(imageRef),
     imageSource: z.enum(["docker-provider", "ssh-pull"]).default("docker-provider"),
@@ -198,9 +208,13 @@ function credentialsInSettings(c: z.output<typeof baseSchema>): Array<{ path: Pr
     return out;
 }
 
-/** The security rules that depend on where things are (and so on the runtime user's home). */
-function layoutIssues(c: FlowsConfig): Array<{ path: string[]; message: string }> {
+/**
+ * The security rules that depend on where things are (and so on the runtime user's home). `onHost`: `home` is the
+ * host's real one (forHost), so the paths given to the runtime user are held to it too.
+ */
+function layoutIssues(c: FlowsConfig, onHost = false): Array<{ path: string[]; message: string }> {
     return [
+        ...checkHandedOver(c, onHost).map((i) => ({ path: [i.key], message: i.message })),
         ...checkCredentialPlacement(c).map((i) => ({ path: [i.key], message: i.message })),
         ...checkDockerArgs(c.profile.dockerArgs, c).map((message) => ({ path: ["profile", "dockerArgs"], message })),
         ...checkDockerArgs(c.checkDockerArgs, c).map((message) => ({ path: ["checkDockerArgs"], message })),
@@ -249,7 +263,7 @@ export function forHost(c: FlowsConfig, account: { home: string; homeExists: boo
     }
     const stripped = { ...c, ...Object.fromEntries(PATH_KEYS.map((k) => [k, c.given[k]])) };
     const out: FlowsConfig = derivePaths(stripped, account.home);
-    const issues = layoutIssues(out);
+    const issues = layoutIssues(out, true);
     if (issues.length) throw new ConfigError(issues.map((i) => `${where}: ${keyName(i.path)}: ${i.message} (the runtime user's home there is ${account.home})`));
     return out;
 }

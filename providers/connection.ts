@@ -34,7 +34,11 @@ export interface PathState {
     mode: string;
 }
 
-/** Who the host-side commands on a path run as. */
+/**
+ * Who the host-side commands on a path run as: the runtime user from config. `owner` stands in only for state
+ * written before `runtimeUser` existed, when the owner was the runtime user from config; `readPath` pins it before
+ * a read overwrites `owner` with what the host shows, so an observed owner (say root) never becomes the actor.
+ */
 export const runAs = (s: PathState): string => s.runtimeUser ?? s.owner;
 
 /** A path's resource id: host, port and path. */
@@ -49,8 +53,10 @@ export function pathReplaced(olds: PathState, news: PathState): pulumi.dynamic.D
 export function readPath<S extends PathState>(observe: (s: S) => Promise<Partial<S> | undefined>): (id: string, props?: S) => Promise<pulumi.dynamic.ReadResult<S>> {
     return async (id, props) => {
         if (!props) return { id, props };
-        const seen = await observe(props);
-        return seen ? { id, props: { ...props, ...seen } } : { id: "", props };
+        const pinned = { ...props, runtimeUser: runAs(props) };
+        const seen = await observe(pinned);
+        // The observed owner is a reading, never who acts: `runtimeUser` (pinned above) cannot be overwritten by it.
+        return seen ? { id, props: { ...pinned, ...seen, runtimeUser: pinned.runtimeUser } } : { id: "", props: pinned };
     };
 }
 

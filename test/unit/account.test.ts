@@ -70,7 +70,7 @@ describe("forHost: the config for the home a host reports", () => {
             tokenFile: "/var/lib/flows/.secrets/gh-token",
             codexDir: "/var/lib/flows/.secrets/codex",
         });
-        const set = forHost(parseConfig(rawConfig({ secretsDir: "/home/user/.secrets", workspaceDir: "/srv/work" })), at("/var/lib/user"), WHERE);
+        const set = forHost(parseConfig(rawConfig({ secretsDir: "/home/user/.secrets", workspaceDir: "/srv/work", runtimeUserRoots: ["/home/user", "/srv/work"] })), at("/var/lib/user"), WHERE);
         expect(set).toMatchObject({ secretsDir: "/home/user/.secrets", tokenFile: "/home/user/.secrets/gh-token", appDir: "/var/lib/user/app/github-flows", workspaceDir: "/srv/work" });
     });
 
@@ -91,7 +91,7 @@ describe("forHost: the config for the home a host reports", () => {
         expect(() => forHost(parseConfig(rawConfig()), at("/nonexistent", false), WHERE)).toThrow(
             `${WHERE}: the runtime user's home /nonexistent does not exist, and github-flows-host:appDir, github-flows-host:workspaceDir, github-flows-host:secretsDir, github-flows-host:tokenFile, github-flows-host:codexDir would lie in it`,
         );
-        expect(forHost(parseConfig(rawConfig({ appDir: "/srv/flows", secretsDir: "/srv/secrets" })), at("/nonexistent", false), WHERE).tokenFile).toBe("/srv/secrets/gh-token");
+        expect(forHost(parseConfig(rawConfig({ appDir: "/srv/flows", secretsDir: "/srv/secrets", runtimeUserRoots: ["/srv/flows", "/srv/secrets"] })), at("/nonexistent", false), WHERE).tokenFile).toBe("/srv/secrets/gh-token");
     });
 });
 

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { EXIT } from "../../lib/hostfs";
-import { ensureDirectoryScript, launch, writeFileScript } from "../../lib/shell";
+import { ensureDirectoryScript, launch } from "../../lib/shell";
 
 /**
  * What root decides on its own, run for real as root with `nobody` as the runtime user: whether the runtime user
