@@ -56,8 +56,9 @@ export class FlowsHost extends pulumi.ComponentResource {
         const account = new HostAccount(`${name}-account`, `${h.address}:${h.port}:${c.runtimeUser}`, { connection, user: c.runtimeUser, where }, parent);
         const hc = pulumi.all([account.home, account.homeExists]).apply(([home, homeExists]) => forHost(c, { home, homeExists }, where));
         const dirs = new CredentialDirectories(name, { connection, runtimeUser: c.runtimeUser, secretsDir: hc.secretsDir, codexDir: hc.codexDir }, parent);
-        // After the account read: a host without the runtime user gets nothing, not even the image.
-        const image = new AgentImage(name, { connection, image: c.image, pullFrom: c.imagePullFrom, source: c.imageSource, after: [account] }, parent);
+        // After the account read and the paths checked against it: a host without the runtime user, or whose paths are
+        // refused, gets nothing, not even the image.
+        const image = new AgentImage(name, { connection, image: c.image, pullFrom: c.imagePullFrom, source: c.imageSource, after: [hc.apply(() => account)] }, parent);
 
         const container: pulumi.Output<CheckContainer> = hc.apply((x) => ({
             runtimeUser: x.runtimeUser,
