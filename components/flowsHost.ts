@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { FlowsConfig, forHost, HostConfig } from "../lib/config";
+import { handoverBase } from "../lib/handover";
 import { CheckContainer } from "../lib/checks";
 import { tokenFingerprint } from "../lib/access";
 import { targetOf } from "../lib/ssh";
@@ -55,7 +56,13 @@ export class FlowsHost extends pulumi.ComponentResource {
         // Read first, on every preview too: the runtime user's real home decides the default paths and the rules.
         const account = new HostAccount(`${name}-account`, `${h.address}:${h.port}:${c.runtimeUser}`, { connection, user: c.runtimeUser, where }, parent);
         const hc = pulumi.all([account.home, account.homeExists]).apply(([home, homeExists]) => forHost(c, { home, homeExists }, where));
-        const dirs = new CredentialDirectories(name, { connection, runtimeUser: c.runtimeUser, secretsDir: hc.secretsDir, codexDir: hc.codexDir }, parent);
+        // Where root's hand-over of new directories may begin: the home or the listed root each path lies in.
+        const within = (p: (x: FlowsConfig) => string) => hc.apply((x) => handoverBase(x, p(x)));
+        const dirs = new CredentialDirectories(
+            name,
+            { connection, runtimeUser: c.runtimeUser, secretsDir: hc.secretsDir, codexDir: hc.codexDir, secretsDirWithin: within((x) => x.secretsDir), codexDirWithin: within((x) => x.codexDir) },
+            parent,
+        );
         // After the account read and the paths checked against it: a host without the runtime user, or whose paths are
         // refused, gets nothing, not even the image.
         const image = new AgentImage(name, { connection, image: c.image, pullFrom: c.imagePullFrom, source: c.imageSource, after: [hc.apply(() => account)] }, parent);
@@ -92,12 +99,12 @@ export class FlowsHost extends pulumi.ComponentResource {
         );
         const token = new GithubTokenFile(
             name,
-            { connection, runtimeUser: c.runtimeUser, tokenFile: hc.tokenFile, token: args.githubToken },
+            { connection, runtimeUser: c.runtimeUser, tokenFile: hc.tokenFile, token: args.githubToken, within: within((x) => x.tokenFile) },
             { parent: this, dependsOn: [verification] },
         );
         const profiles = new AgentProfiles(
             name,
-            { connection, base: hc, repositories: c.repositories, prompt: args.prompt, install: c.installProfiles },
+            { connection, base: hc, repositories: c.repositories, prompt: args.prompt, install: c.installProfiles, within: within((x) => x.workspaceDir) },
             { parent: this, dependsOn: [verification] },
         );
 

@@ -74,3 +74,12 @@ export function checkHandedOver(l: HandedOver, onHost: boolean): Array<{ key: st
     }
     return issues;
 }
+
+/**
+ * The allowed place `p` lies in (the innermost of the home and the listed roots), or "" when none: the host-side
+ * scripts hand the runtime user no directory above it.
+ */
+export function handoverBase(l: Pick<HandedOver, "home" | "runtimeUserRoots">, p: string): string {
+    const places = [...(systemPlace(l.home) ? [] : [l.home]), ...l.runtimeUserRoots].map(normalizePath).filter((r) => isWithin(p, r));
+    return places.sort((a, b) => b.length - a.length)[0] ?? "";
+}

@@ -59,8 +59,9 @@ const USER_CONTROLS = [
 ].join("\n");
 
 /**
- * `rootdirs HAND MODE D1..Dn` (components of a path, outermost first): the part only root can do, run by root
- * before the runtime user takes over. It walks down while the runtime user controls nothing on the way, and stops
+ * `rootdirs HAND MODE WITHIN D1..Dn` (components of a path, outermost first): the part only root can do, run by root
+ * before the runtime user takes over. Above WITHIN (the runtime user's home or the listed root the path lies in; ""
+ * for no bound) a missing directory is created root's, 0755, and nothing is handed over. It walks down while the runtime user controls nothing on the way, and stops
  * at the first component the runtime user owns or can write (`uctl`), at a link, or right after creating a missing
  * directory (0755, or MODE for Dn when HAND=1) and handing it over. With HAND=1 an existing Dn there is handed over
  * only when it is empty and root's; anything else is refused, naming it, before anything changes.
@@ -68,7 +69,7 @@ const USER_CONTROLS = [
 const ROOT_DIRS = [
     USER_CONTROLS,
     "rootdirs() {",
-    '  hand=$1; m=$2; shift 2',
+    '  hand=$1; m=$2; w=$3; shift 3',
     '  if [ "$(id -u)" != 0 ] || [ "$ruid" = 0 ]; then return 0; fi',
     '  n=$#; i=0',
     '  for d do',
@@ -76,8 +77,12 @@ const ROOT_DIRS = [
     '    if [ ! -e "$d" ] && [ ! -L "$d" ]; then',
     '      p=${d%/*}; [ -n "$p" ] || p=/',
     '      if uctl "$p"; then return 0; fi',
+    '      above=0; if [ -n "$w" ] && [ "$d" != "$w" ]; then case $w/ in "$d"/*) above=1;; esac; fi',
     '      dm=0755; if [ "$i" -eq "$n" ] && [ "$hand" = 1 ]; then dm=$m; fi',
-    '      if err=$(mkdir -m "$dm" -- "$d" 2>&1); then chown -h -- "$ruid:$rgid" "$d"; return 0; fi',
+    '      if err=$(mkdir -m "$dm" -- "$d" 2>&1); then',
+    '        if [ "$above" = 1 ]; then continue; fi',
+    '        chown -h -- "$ruid:$rgid" "$d"; return 0',
+    '      fi',
     // Made meanwhile by a run beside this one (resources are created in parallel): look at it as it is now.
     `      [ -d "$d" ] || { printf 'cannot create %s: %s\\n' "$d" "$err" >&2; exit ${EXIT.cannotCreate}; }`,
     '    fi',
@@ -134,6 +139,8 @@ export function refuseLinksLine(user: string, p: string): string {
 
 export interface DirectorySpec {
     path: string;
+    /** The runtime user's home or the listed root `path` lies in: root hands over nothing above it ("" or absent: no bound). */
+    within?: string;
     /** The runtime user: it owns the directory, and the operations run as it. */
     owner: string;
     /** Octal text such as "700". */
@@ -147,7 +154,7 @@ export function ensureDirectoryScript(d: DirectorySpec): string {
         "set -eu",
         runtimeUserPrelude(d.owner),
         ROOT_DIRS,
-        `rootdirs 1 ${quoteAll([d.mode, ...chain])}`,
+        `rootdirs 1 ${quoteAll([d.mode, d.within ?? "", ...chain])}`,
         `asuser sh -c ${quote(USER_DIRS)} sh ${quoteAll([d.owner, "dir", d.mode, ...chain])}`,
     ].join("\n");
 }
@@ -175,6 +182,8 @@ export function removeEmptyDirectoryScript(path: string, user: string): string {
 
 export interface FileSpec {
     path: string;
+    /** As in DirectorySpec: root hands over no directory above it. */
+    within?: string;
     /** The runtime user: it owns the file, and the operations run as it. */
     owner: string;
     mode: string;
@@ -208,7 +217,7 @@ export function writeFileScript(f: FileSpec): string {
     const parents = ancestors(f.path);
     const lines = ["set -eu", "umask 077", runtimeUserPrelude(f.owner)];
     if (parents.length) {
-        lines.push(ROOT_DIRS, `rootdirs 0 0755 ${quoteAll(parents)}`, `asuser sh -c ${quote(USER_DIRS)} sh ${quoteAll([f.owner, "parents", "0755", ...parents])}`);
+        lines.push(ROOT_DIRS, `rootdirs 0 0755 ${quoteAll([f.within ?? "", ...parents])}`, `asuser sh -c ${quote(USER_DIRS)} sh ${quoteAll([f.owner, "parents", "0755", ...parents])}`);
     }
     lines.push(`asuser sh -c ${quote(WRITE_FILE)} sh ${quoteAll([f.path, f.mode, `${dir === "/" ? "" : dir}/.${base}.XXXXXXXXXX`])}`);
     return lines.join("\n");

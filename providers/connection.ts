@@ -21,6 +21,8 @@ export interface PathArgs {
     runtimeUser: pulumi.Input<string>;
     /** Octal text, e.g. "700". */
     mode: pulumi.Input<string>;
+    /** The runtime user's home or the listed root the path lies in: root hands over no directory above it. */
+    within?: pulumi.Input<string>;
 }
 
 /** The same in state. */
@@ -32,6 +34,7 @@ export interface PathState {
     /** Absent in state written before it existed: the owner was the runtime user then. */
     runtimeUser?: string;
     mode: string;
+    within?: string;
 }
 
 /**

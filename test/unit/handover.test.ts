@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, forHost, parseConfig } from "../../lib/config";
+import { handoverBase } from "../../lib/handover";
 import { rawConfig } from "../fixtures/config";
 
 /**
@@ -111,5 +112,17 @@ describe("on the host: the real home decides", () => {
     it("the defaults under a real home, and a home under /var/lib, are accepted", () => {
         expect(onHost(rawConfig({}), "/home/user")).toEqual([]);
         expect(onHost(rawConfig({}), "/var/lib/flows")).toEqual([]);
+    });
+});
+
+describe("handoverBase: where root's hand-over may begin", () => {
+    it("is the innermost of the home and the listed roots holding the path, or none", () => {
+        const l = { home: "/home/user", runtimeUserRoots: ["/srv/gfh", "/srv/gfh/flows", "/home/user/data"] };
+        expect(handoverBase(l, "/home/user/.secrets")).toBe("/home/user");
+        expect(handoverBase(l, "/home/user/data/work")).toBe("/home/user/data");
+        expect(handoverBase(l, "/srv/gfh/flows/secrets")).toBe("/srv/gfh/flows");
+        expect(handoverBase(l, "/srv/gfh/other")).toBe("/srv/gfh");
+        expect(handoverBase(l, "/opt/x")).toBe("");
+        expect(handoverBase({ home: "/", runtimeUserRoots: [] }, "/app")).toBe("");
     });
 });

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { EXIT } from "../../lib/hostfs";
-import { ensureDirectoryScript, launch } from "../../lib/shell";
+import { ensureDirectoryScript, launch, writeFileScript } from "../../lib/shell";
 
 /**
  * What root decides on its own, run for real as root with `nobody` as the runtime user: whether the runtime user
@@ -112,5 +112,25 @@ describe("root hands over only a new or empty root-owned directory", () => {
         expect(r.code).toBe(EXIT.notHandedOver);
         expect(r.stderr).toContain(`${d} already exists, owned by ${owner}, holding ${entries} entries: refusing to give it to the runtime user ${ADV}`);
         expect(snapshot(d)).toBe(before);
+    });
+});
+
+describe("root hands over nothing above the home or listed root a path lies in", () => {
+    it("missing directories above it are made root's (0755); the first one at or below it is handed over", () => {
+        const root = `${parent}/srv/flows`;
+        const r = run(ensureDirectoryScript({ path: `${root}/secrets`, owner: ADV, mode: "700", within: root }));
+        expect(r.code, r.stderr).toBe(0);
+        expect(stat(`${parent}/srv`)).toBe("755 0:0");
+        expect(stat(root)).toBe(`755 ${ADV_UID}:${ADV_GID}`);
+        expect(stat(`${root}/secrets`)).toBe(`700 ${ADV_UID}:${ADV_GID}`);
+    });
+
+    it("the same for a file's parents (a profile under a workspace in a listed root)", () => {
+        const ws = `${parent}/data/work`;
+        const r = run(writeFileScript({ path: `${ws}/cfg/repos/acme/demo/profile.json`, owner: ADV, mode: "644", within: ws }));
+        expect(r.code, r.stderr).toBe(0);
+        expect(stat(`${parent}/data`)).toBe("755 0:0");
+        expect(stat(ws)).toBe(`755 ${ADV_UID}:${ADV_GID}`);
+        expect(stat(`${ws}/cfg/repos/acme/demo/profile.json`)).toBe(`644 ${ADV_UID}:${ADV_GID}`);
     });
 });
