@@ -16,7 +16,8 @@ const G0 = `gfh-g0-${tag}`;
 const rootHost = (sb: Sandbox) => [{ name: "sandbox", address: sb.host, port: sb.port, user: sb.rootUser, hostKey: sb.hostKey }];
 /** Owner, mode and content of everything under `dir` (and `dir` itself). */
 const tree = (dir: string) => onHost(`cd ${dir} && find . -printf '%p %m %u:%g %s %y\\n' | sort && find . -type f -exec sha256sum {} + | sort`);
-const image = () => onHost("docker image ls -q github-flows-agent-codex").trim();
+/** The agent image under any name (also as pulled from the registry, before it is tagged). */
+const image = () => onHost("docker image ls --format '{{.Repository}}:{{.Tag}}' | grep github-flows-agent-codex || true").trim();
 
 afterAll(() => {
     // userdel refuses a UID-0 account while root has processes: drop the lines by hand, then the group membership.
