@@ -13,6 +13,8 @@ export interface AgentProfilesArgs {
     prompt: string;
     /** Write the files where GitHub Flows reads them; off renders the outputs only. */
     install: boolean;
+    /** The home or listed root the workspace lies in: root hands the runtime user no directory above it. */
+    within?: pulumi.Input<string>;
 }
 
 /** One GitHub Flows profile per repository, rendered, validated, and installed under `<workspace>/cfg/`. */
@@ -34,7 +36,7 @@ export class AgentProfiles extends pulumi.ComponentResource {
                 const slug = `${name}-${repositorySlug(repo)}`;
                 // The files hold no credential: 0644 so GitHub Flows (the runtime user) and an operator can read them.
                 const user = base.runtimeUser;
-                const common = { connection: args.connection, owner: user, runtimeUser: user, mode: "644" };
+                const common = { connection: args.connection, owner: user, runtimeUser: user, mode: "644", within: args.within };
                 new RemoteFile(`${slug}-profile`, { ...common, path: pulumi.interpolate`${dir}/profile.json`, content: rendered.apply((r) => r[repo]) }, { parent: this });
                 new RemoteFile(`${slug}-prompt`, { ...common, path: pulumi.interpolate`${dir}/${PROMPT_REF}`, content: args.prompt }, { parent: this });
                 paths.push(pulumi.interpolate`${dir}/profile.json`);

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { argName, checkSecrets, ConfigError, forHost, HostArgsInput, HostSettings, parseHostArgs } from "../lib/config";
 import { readPrompt } from "../lib/prompt";
+import { handoverBase } from "../lib/handover";
 import { CheckContainer } from "../lib/checks";
 import { tokenFingerprint } from "../lib/access";
 import { targetOf } from "../lib/ssh";
@@ -72,9 +73,16 @@ export class FlowsHost extends pulumi.ComponentResource {
         // Read first, on every preview too: the runtime user's real home decides the default paths and the rules.
         const account = new HostAccount(`${name}-account`, `${c.address}:${c.port}:${c.runtimeUser}`, { connection, user: c.runtimeUser, where }, parent);
         const hc = pulumi.all([account.home, account.homeExists]).apply(([home, homeExists]) => forHost(c, { home, homeExists }, where, key));
-        const dirs = new CredentialDirectories(name, { connection, runtimeUser: c.runtimeUser, secretsDir: hc.secretsDir, codexDir: hc.codexDir }, parent);
-        // After the account read: a host without the runtime user gets nothing, not even the image.
-        const image = new AgentImage(name, { connection, image: c.image, pullFrom: c.imagePullFrom, source: c.imageSource, after: [account] }, parent);
+        // Where root's hand-over of new directories may begin: the home or the listed root each path lies in.
+        const within = (p: (x: pulumi.Unwrap<typeof hc>) => string) => hc.apply((x) => handoverBase(x, p(x)));
+        const dirs = new CredentialDirectories(
+            name,
+            { connection, runtimeUser: c.runtimeUser, secretsDir: hc.secretsDir, codexDir: hc.codexDir, secretsDirWithin: within((x) => x.secretsDir), codexDirWithin: within((x) => x.codexDir) },
+            parent,
+        );
+        // After the account read and the paths checked against it: a host without the runtime user, or whose paths are
+        // refused, gets nothing, not even the image.
+        const image = new AgentImage(name, { connection, image: c.image, pullFrom: c.imagePullFrom, source: c.imageSource, after: [hc.apply(() => account)] }, parent);
 
         const container: pulumi.Output<CheckContainer> = hc.apply((x) => ({
             runtimeUser: x.runtimeUser,
@@ -117,12 +125,12 @@ export class FlowsHost extends pulumi.ComponentResource {
         );
         const token = new GithubTokenFile(
             name,
-            { connection, runtimeUser: c.runtimeUser, tokenFile: hc.tokenFile, token: githubToken },
+            { connection, runtimeUser: c.runtimeUser, tokenFile: hc.tokenFile, token: githubToken, within: within((x) => x.tokenFile) },
             { parent: this, dependsOn: [verification] },
         );
         const profiles = new AgentProfiles(
             name,
-            { connection, base: hc, repositories: c.repositories, prompt, install: c.installProfiles },
+            { connection, base: hc, repositories: c.repositories, prompt, install: c.installProfiles, within: within((x) => x.workspaceDir) },
             { parent: this, dependsOn: [verification] },
         );
 

@@ -6,6 +6,8 @@ export interface GithubTokenFileArgs extends RuntimeUserFilesArgs {
     tokenFile: pulumi.Input<string>;
     /** The raw token (secret), line endings already trimmed by config validation. */
     token: pulumi.Input<string>;
+    /** The home or listed root the file's directory lies in: root hands the runtime user no directory above it. */
+    within?: pulumi.Input<string>;
 }
 
 /** The GitHub token file: 0600, owned by the runtime user, the raw token without a line ending. */
@@ -17,7 +19,7 @@ export class GithubTokenFile extends pulumi.ComponentResource {
         super("github-flows-host:index:GithubTokenFile", name, {}, opts);
         this.file = new RemoteFile(
             `${name}-gh-token`,
-            { connection: args.connection, path: args.tokenFile, owner: args.runtimeUser, runtimeUser: args.runtimeUser, mode: "600", content: pulumi.secret(args.token) },
+            { connection: args.connection, path: args.tokenFile, within: args.within, owner: args.runtimeUser, runtimeUser: args.runtimeUser, mode: "600", content: pulumi.secret(args.token) },
             { parent: this },
         );
         this.registerOutputs({});

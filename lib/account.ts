@@ -14,6 +14,8 @@ export function accountScript(user: string): string {
     return [
         `if ! ent=$(getent passwd ${quote(user)}); then echo absent; exit 0; fi`,
         `printf 'passwd %s\\n' "$ent"`,
+        // Every group the account gets (primary and supplementary, from the group database), as setpriv --init-groups gives them.
+        `printf 'groups %s\\n' "$(id -G -- ${quote(user)})"`,
         `home=$(printf '%s\\n' "$ent" | cut -d: -f6)`,
         `if [ -d "$home" ]; then echo home=dir; else echo home=none; fi`,
     ].join("\n");
@@ -39,6 +41,17 @@ export function parseAccount(out: string, user: string, where: string): Account 
     // The home becomes part of paths that are mounted (docker --mount splits on ',') and put in shell text.
     if (!home.startsWith("/") || home.includes(",") || CONTROL.test(home) || home.split("/").some((s) => s === "." || s === "..")) {
         throw new Error(`${where}: the home directory of the runtime user '${user}' is ${JSON.stringify(home)}, which is not a usable absolute path; set appDir and secretsDir explicitly`);
+    }
+    const groups = (lines.find((l) => l.startsWith("groups "))?.slice("groups ".length) ?? "").trim().split(/\s+/).filter(Boolean).map(Number);
+    const root = uid === 0 ? "has UID 0 (it is root)" : gid === 0 ? "has GID 0 (its primary group is root)" : groups.includes(0) ? "is a member of group 0 (root)" : undefined;
+    if (root) {
+        throw new Error(
+            `${where}: github-flows-host:runtimeUser: the runtime user '${user}' ${root}; the agents run as this user and execute model-written code. ` +
+                "Set runtimeUser to an unprivileged account. Nothing was changed on the host.",
+        );
+    }
+    if (!groups.length || groups.some((g) => !Number.isInteger(g))) {
+        throw new Error(`${where}: cannot read the groups of the runtime user '${user}' (id -G printed ${JSON.stringify(groups.join(" ").slice(0, 200))})`);
     }
     const n = home.replace(/\/+/g, "/").replace(/(.)\/$/, "$1");
     return { home: n, uid, gid, homeExists: lines.includes("home=dir") };

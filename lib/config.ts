@@ -3,6 +3,7 @@ import { normalizePath } from "./paths";
 import { PERMISSIONS } from "./access";
 import { repositoryProblem } from "./repository";
 import { checkCredentialPlacement, checkDockerArgs, credentialKind, Layout } from "./security";
+import { checkHandedOver, rootProblem } from "./handover";
 
 /** Config namespace: the project's, so `pulumi config set <key>` needs no prefix. */
 export const CONFIG_NAMESPACE = "github-flows-host";
@@ -150,6 +151,15 @@ const baseSchema = z.strictObject({
     secretsDir: unsetIfEmpty(absPath),
     tokenFile: unsetIfEmpty(absPath),
     codexDir: unsetIfEmpty(absPath),
+    /** Directories outside the runtime user's home where the paths above may lie (they are given to the runtime user). */
+    runtimeUserRoots: z
+        .array(
+            absPath.superRefine((r, ctx) => {
+                const problem = rootProblem(r);
+                if (problem) ctx.addIssue({ code: "custom", message: problem });
+            }),
+        )
+        .default([]),
     image: imageRef.default("github-flows-agent-codex:latest"),
     imagePullFrom: unsetIfEmpty(imageRef),
     imageSource: z.enum(["docker-provider", "ssh-pull"]).default("docker-provider"),
@@ -297,9 +307,13 @@ function credentialsInSettings(c: Pick<HostSettings, "profile" | "checkDockerArg
     return out;
 }
 
-/** The security rules that depend on where things are (and so on the runtime user's home). */
-function layoutIssues(c: Layout & Pick<HostSettings, "profile" | "checkDockerArgs">): Issue[] {
+/**
+ * The security rules that depend on where things are (and so on the runtime user's home). `onHost`: `home` is the
+ * host's real one (forHost), so the paths given to the runtime user are held to it too.
+ */
+function layoutIssues(c: Layout & Pick<HostSettings, "profile" | "checkDockerArgs" | "runtimeUserRoots">, onHost = false): Issue[] {
     return [
+        ...checkHandedOver(c, onHost).map((i) => ({ path: [i.key], message: i.message })),
         ...checkCredentialPlacement(c).map((i) => ({ path: [i.key], message: i.message })),
         ...checkDockerArgs(c.profile.dockerArgs, c).map((message) => ({ path: ["profile", "dockerArgs"], message })),
         ...checkDockerArgs(c.checkDockerArgs, c).map((message) => ({ path: ["checkDockerArgs"], message })),
@@ -332,7 +346,7 @@ function derivePaths<C extends { runtimeUser: string; image: string; imagePullFr
 }
 
 /** What forHost needs: settings with their paths derived (FlowsConfig or HostSettings). */
-type Derived = ReturnType<typeof derivePaths<{ runtimeUser: string; image: string }>> & Pick<HostSettings, "profile" | "checkDockerArgs">;
+type Derived = ReturnType<typeof derivePaths<{ runtimeUser: string; image: string }>> & Pick<HostSettings, "profile" | "checkDockerArgs" | "runtimeUserRoots">;
 
 /**
  * The settings for one host: paths derived again from the runtime user's real home (`getent passwd` on the host),
@@ -350,7 +364,7 @@ export function forHost<C extends Derived>(c: C, account: { home: string; homeEx
     }
     const stripped = { ...c, ...Object.fromEntries(PATH_KEYS.map((k) => [k, c.given[k]])) };
     const out = derivePaths(stripped, account.home) as unknown as C;
-    const issues = layoutIssues(out);
+    const issues = layoutIssues(out, true);
     if (issues.length) throw new ConfigError(issues.map((i) => `${where}: ${key(i.path)}: ${i.message} (the runtime user's home there is ${account.home})`));
     return out;
 }

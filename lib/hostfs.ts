@@ -9,15 +9,18 @@ import { ancestors, quote, quoteAll } from "./quote";
  * - every operation on a path the runtime user can influence runs as the runtime user (`setpriv`), so a link it
  *   planted leads only to what it could change anyway;
  * - root itself only creates a missing directory whose parent the runtime user cannot write (then hands it over with
- *   `chown -h`), or hands over an existing configured directory in such a parent: nothing root touches can be
- *   swapped under it;
+ *   `chown -h`), or hands over an existing, empty, root-owned configured directory in such a parent: nothing root
+ *   touches can be swapped under it, and nothing already in a directory becomes the runtime user's;
+ * - root judges "the runtime user cannot write it" itself, from the inode (owner, group and mode against the user's
+ *   groups in the host's group database, and any ACL counts as writable), never from a command run as that user: a
+ *   process of the same uid could ptrace such a command and change its answer;
  * - a symlink where a real directory or file is expected is refused, naming where it points. A link in a directory
  *   only root can write (e.g. `/home` -> `/usr/home`) is the host's own layout and is followed.
  * With the runtime user as the SSH user the same text runs without the privilege change.
  */
 
 /** Exit statuses of the generated text, for messages and tests. */
-export const EXIT = { noUser: 20, wrongSshUser: 21, link: 22, notDirectory: 23, cannotCreate: 24, foreignOwner: 25 } as const;
+export const EXIT = { noUser: 20, wrongSshUser: 21, link: 22, notDirectory: 23, cannotCreate: 24, foreignOwner: 25, notHandedOver: 26 } as const;
 
 /**
  * Resolves the runtime user (`ruid`, `rgid`) and defines `asuser CMD...`: CMD as the runtime user when the SSH user is
@@ -27,7 +30,9 @@ export function runtimeUserPrelude(user: string): string {
     const u = quote(user);
     return [
         `ent=$(getent passwd ${u}) || { printf '%s\\n' ${quote(`the runtime user '${user}' does not exist on this host (getent passwd ${user} found no entry)`)} >&2; exit ${EXIT.noUser}; }`,
-        `ruid=$(printf '%s\\n' "$ent" | cut -d: -f3); rgid=$(printf '%s\\n' "$ent" | cut -d: -f4)`,
+        `ruser=${u}; ruid=$(printf '%s\\n' "$ent" | cut -d: -f3); rgid=$(printf '%s\\n' "$ent" | cut -d: -f4)`,
+        // The groups as root reads them from the host's group database (what setpriv --init-groups will give).
+        `rgroups=$(id -G -- ${u}) || { printf '%s\\n' ${quote(`cannot read the groups of the runtime user '${user}'`)} >&2; exit ${EXIT.noUser}; }`,
         `if [ "$(id -u)" = 0 ]; then asuser() { setpriv --reuid="$ruid" --regid="$rgid" --init-groups -- "$@"; }`,
         `elif [ "$(id -u)" = "$ruid" ]; then asuser() { "$@"; }`,
         `else printf 'the SSH user %s is neither root nor the runtime user %s\\n' "$(id -un)" ${u} >&2; exit ${EXIT.wrongSshUser}; fi`,
@@ -35,29 +40,61 @@ export function runtimeUserPrelude(user: string): string {
 }
 
 /**
- * `rootdirs HAND MODE D1..Dn` (components of a path, outermost first): the part only root can do, run by root
- * before the runtime user takes over. It walks down while the runtime user controls nothing on the way, and stops
- * at the first component the runtime user owns or can write, at a link, or right after creating a missing
- * directory (0755, or MODE for Dn when HAND=1) and handing it over. With HAND=1 an existing Dn there is handed over.
+ * `uctl D`, run by root: true when the runtime user may change D's entries or D itself, judged from the inode and
+ * the group database only (never from a command run as that user, whose answer a same-uid ptrace could change):
+ * it owns D, or D is writable by others, or by a group the user is in (`$rgroups`), or D carries an ACL (any
+ * ACL counts as granting it; `ls` marks one with '+'), or D cannot be read at all.
+ */
+const USER_CONTROLS = [
+    "uctl() {",
+    `  s_=$(stat -c '%u %g %a' -- "$1") || return 0`,
+    '  o_=${s_%% *}; s_=${s_#* }; g_=${s_%% *}; a_=$((0${s_#* }))',
+    '  [ "$o_" != "$ruid" ] || return 0',
+    '  [ $((a_ & 2)) -eq 0 ] || return 0',
+    '  if [ $((a_ & 16)) -ne 0 ]; then for x_ in $rgroups; do [ "$x_" != "$g_" ] || return 0; done; fi',
+    '  l_=$(LC_ALL=C ls -ld -- "$1") || return 0',
+    '  case $l_ in ??????????+*) return 0;; esac',
+    "  return 1",
+    "}",
+].join("\n");
+
+/**
+ * `rootdirs HAND MODE WITHIN D1..Dn` (components of a path, outermost first): the part only root can do, run by root
+ * before the runtime user takes over. Above WITHIN (the runtime user's home or the listed root the path lies in; ""
+ * for no bound) a missing directory is created root's, 0755, and nothing is handed over. It walks down while the runtime user controls nothing on the way, and stops
+ * at the first component the runtime user owns or can write (`uctl`), at a link, or right after creating a missing
+ * directory (0755, or MODE for Dn when HAND=1) and handing it over. With HAND=1 an existing Dn there is handed over
+ * only when it is empty and root's; anything else is refused, naming it, before anything changes.
  */
 const ROOT_DIRS = [
+    USER_CONTROLS,
     "rootdirs() {",
-    '  hand=$1; m=$2; shift 2',
+    '  hand=$1; m=$2; w=$3; shift 3',
     '  if [ "$(id -u)" != 0 ] || [ "$ruid" = 0 ]; then return 0; fi',
     '  n=$#; i=0',
     '  for d do',
     '    i=$((i + 1))',
     '    if [ ! -e "$d" ] && [ ! -L "$d" ]; then',
     '      p=${d%/*}; [ -n "$p" ] || p=/',
-    '      if asuser test -w "$p"; then return 0; fi',
+    '      if uctl "$p"; then return 0; fi',
+    '      above=0; if [ -n "$w" ] && [ "$d" != "$w" ]; then case $w/ in "$d"/*) above=1;; esac; fi',
     '      dm=0755; if [ "$i" -eq "$n" ] && [ "$hand" = 1 ]; then dm=$m; fi',
-    '      if err=$(mkdir -m "$dm" -- "$d" 2>&1); then chown -h -- "$ruid:$rgid" "$d"; return 0; fi',
+    '      if err=$(mkdir -m "$dm" -- "$d" 2>&1); then',
+    '        if [ "$above" = 1 ]; then continue; fi',
+    '        chown -h -- "$ruid:$rgid" "$d"; return 0',
+    '      fi',
     // Made meanwhile by a run beside this one (resources are created in parallel): look at it as it is now.
     `      [ -d "$d" ] || { printf 'cannot create %s: %s\\n' "$d" "$err" >&2; exit ${EXIT.cannotCreate}; }`,
     '    fi',
     '    if [ -L "$d" ]; then return 0; fi',
-    '    if [ ! -d "$d" ] || [ "$(stat -c %u -- "$d")" = "$ruid" ] || asuser test -w "$d"; then return 0; fi',
-    '    if [ "$i" -eq "$n" ] && [ "$hand" = 1 ]; then chown -h -- "$ruid:$rgid" "$d"; fi',
+    '    if [ ! -d "$d" ] || uctl "$d"; then return 0; fi',
+    '    if [ "$i" -eq "$n" ] && [ "$hand" = 1 ]; then',
+    '      o=$(stat -c %u -- "$d"); e=$(ls -A -- "$d" | wc -l)',
+    '      if [ "$o" != 0 ] || [ "$e" != 0 ]; then',
+    `        printf '%s already exists, owned by %s, holding %s entries: refusing to give it to the runtime user %s (only a new or empty root-owned directory is handed over); choose another path, or chown it to %s yourself if everything in it may be theirs\\n' "$d" "$(stat -c %U -- "$d")" "$e" "$ruser" "$ruser" >&2; exit ${EXIT.notHandedOver}`,
+    '      fi',
+    '      chown -h -- "$ruid:$rgid" "$d"',
+    '    fi',
     '  done',
     "}",
 ].join("\n");
@@ -102,6 +139,8 @@ export function refuseLinksLine(user: string, p: string): string {
 
 export interface DirectorySpec {
     path: string;
+    /** The runtime user's home or the listed root `path` lies in: root hands over nothing above it ("" or absent: no bound). */
+    within?: string;
     /** The runtime user: it owns the directory, and the operations run as it. */
     owner: string;
     /** Octal text such as "700". */
@@ -125,7 +164,7 @@ export function ensureDirectoryScript(d: DirectorySpec): string {
         // Only a look (stat): a link there is refused below, by the runtime user.
         `if [ -d ${p} ] && [ ! -L ${p} ]; then gfh_found=found; else gfh_found=created; fi`,
         ROOT_DIRS,
-        `rootdirs 1 ${quoteAll([d.mode, ...chain])}`,
+        `rootdirs 1 ${quoteAll([d.mode, d.within ?? "", ...chain])}`,
         `asuser sh -c ${quote(USER_DIRS)} sh ${quoteAll([d.owner, "dir", d.mode, ...chain])}`,
         `printf 'gfh-dir=%s\\n' "$gfh_found"`,
     ].join("\n");
@@ -154,6 +193,8 @@ export function removeEmptyDirectoryScript(path: string, user: string): string {
 
 export interface FileSpec {
     path: string;
+    /** As in DirectorySpec: root hands over no directory above it. */
+    within?: string;
     /** The runtime user: it owns the file, and the operations run as it. */
     owner: string;
     mode: string;
@@ -208,7 +249,7 @@ export function writeFileScript(f: FileSpec): string {
     const parents = ancestors(f.path);
     const lines = ["set -eu", "umask 077", runtimeUserPrelude(f.owner)];
     if (parents.length) {
-        lines.push(ROOT_DIRS, `rootdirs 0 0755 ${quoteAll(parents)}`, `asuser sh -c ${quote(USER_DIRS)} sh ${quoteAll([f.owner, "parents", "0755", ...parents])}`);
+        lines.push(ROOT_DIRS, `rootdirs 0 0755 ${quoteAll([f.within ?? "", ...parents])}`, `asuser sh -c ${quote(USER_DIRS)} sh ${quoteAll([f.owner, "parents", "0755", ...parents])}`);
     }
     const words = [f.path, f.mode, `${dir === "/" ? "" : dir}/.${base}.XXXXXXXXXX`, ...(f.sha256 ? [f.sha256] : [])];
     lines.push(`asuser sh -c ${quote(WRITE_FILE)} sh ${quoteAll(words)}`);

@@ -22,6 +22,8 @@ export interface PathArgs {
     runtimeUser: pulumi.Input<string>;
     /** Octal text, e.g. "700". */
     mode: pulumi.Input<string>;
+    /** The runtime user's home or the listed root the path lies in: root hands over no directory above it. */
+    within?: pulumi.Input<string>;
 }
 
 /** The same in state. */
@@ -38,6 +40,7 @@ export interface PathState {
      * delete leaves it. Kept by every update. Absent in state written before it existed: created, removed as before.
      */
     found?: boolean;
+    within?: string;
 }
 
 /** `found` from the last line of a create or write script (`FOUND_MARK`); a script that printed none failed. */
@@ -47,7 +50,11 @@ export function foundIn(stdout: string, what: string): boolean {
     return m[1] === "found";
 }
 
-/** Who the host-side commands on a path run as. */
+/**
+ * Who the host-side commands on a path run as: the runtime user from config. `owner` stands in only for state
+ * written before `runtimeUser` existed, when the owner was the runtime user from config; `readPath` pins it before
+ * a read overwrites `owner` with what the host shows, so an observed owner (say root) never becomes the actor.
+ */
 export const runAs = (s: PathState): string => s.runtimeUser ?? s.owner;
 
 /** A path's resource id: host, port and path. */
@@ -62,8 +69,10 @@ export function pathReplaced(olds: PathState, news: PathState): pulumi.dynamic.D
 export function readPath<S extends PathState>(observe: (s: S) => Promise<Partial<S> | undefined>): (id: string, props?: S) => Promise<pulumi.dynamic.ReadResult<S>> {
     return async (id, props) => {
         if (!props) return { id, props };
-        const seen = await observe(props);
-        return seen ? { id, props: { ...props, ...seen } } : { id: "", props };
+        const pinned = { ...props, runtimeUser: runAs(props) };
+        const seen = await observe(pinned);
+        // The observed owner is a reading, never who acts: `runtimeUser` (pinned above) cannot be overwritten by it.
+        return seen ? { id, props: { ...pinned, ...seen, runtimeUser: pinned.runtimeUser } } : { id: "", props: pinned };
     };
 }
 

@@ -30,8 +30,9 @@ phase "examples/typescript against the packed package (npm pack, npm install in 
 export GFH_EXAMPLE_DIR="$reports/example"
 bash scripts/example.sh "$GFH_EXAMPLE_DIR"
 
-phase "test tools (systemd-analyze checks the drift job's unit files)"
-command -v systemd-analyze >/dev/null || { apt-get update >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends systemd >/dev/null; }
+phase "test tools (systemd-analyze checks the drift job's unit files; setfacl makes directories the runtime user may write through an ACL)"
+need=(); command -v systemd-analyze >/dev/null || need+=(systemd); command -v setfacl >/dev/null || need+=(acl)
+if ((${#need[@]})); then apt-get update >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}" >/dev/null; fi
 
 phase "unit tests"
 npx vitest run test/unit --reporter=default --reporter=json --outputFile.json="$reports/unit.json"

@@ -8,8 +8,13 @@ const WHERE = "host 'web-1' (203.0.113.10:22)";
 
 describe("the runtime user's account on the host", () => {
     it("accountScript reads the passwd entry and whether the home exists, run for real", () => {
-        const out = spawnSync("sh", ["-c", accountScript("root")]).stdout.toString();
-        expect(parseAccount(out, "root", WHERE)).toEqual({ home: "/root", uid: 0, gid: 0, homeExists: true });
+        const out = spawnSync("sh", ["-c", accountScript("daemon")]).stdout.toString();
+        const [uid, gid] = spawnSync("sh", ["-c", "id -u daemon; id -g daemon"]).stdout.toString().trim().split("\n").map(Number);
+        expect(out).toMatch(/^groups [0-9 ]+$/m);
+        expect(parseAccount(out, "daemon", WHERE)).toMatchObject({ uid, gid });
+        // root itself: refused on the host read, naming the key.
+        const root = spawnSync("sh", ["-c", accountScript("root")]).stdout.toString();
+        expect(() => parseAccount(root, "root", WHERE)).toThrow(`${WHERE}: github-flows-host:runtimeUser: the runtime user 'root' has UID 0`);
         const none = spawnSync("sh", ["-c", accountScript("gfh-no-such-user")]).stdout.toString();
         expect(none).toBe("absent\n");
     });
@@ -21,16 +26,34 @@ describe("the runtime user's account on the host", () => {
     });
 
     it("takes a service user's home as it is, and refuses homes that cannot become mount paths", () => {
-        expect(parseAccount("passwd flows:x:998:997::/var/lib/flows/:/usr/sbin/nologin\nhome=none\n", "flows", WHERE)).toEqual({
+        expect(parseAccount("passwd flows:x:998:997::/var/lib/flows/:/usr/sbin/nologin\ngroups 997 106\nhome=none\n", "flows", WHERE)).toEqual({
             home: "/var/lib/flows",
             uid: 998,
             gid: 997,
             homeExists: false,
         });
         for (const home of ["relative", "/a,b", "/a/../etc", "/a\tb"]) {
-            expect(() => parseAccount(`passwd flows:x:998:997::${home}:/bin/sh\nhome=dir\n`, "flows", WHERE)).toThrow(/not a usable absolute path/);
+            expect(() => parseAccount(`passwd flows:x:998:997::${home}:/bin/sh\ngroups 997\nhome=dir\n`, "flows", WHERE)).toThrow(/not a usable absolute path/);
         }
         expect(() => parseAccount("passwd other:x:1:1::/x:/bin/sh\n", "flows", WHERE)).toThrow(/cannot read the passwd entry/);
+    });
+});
+
+describe("a runtime user that is root under another name is refused on the host read", () => {
+    const entry = (line: string, groups: string) => `passwd ${line}\ngroups ${groups}\nhome=dir\n`;
+    it.each([
+        ["UID 0 under another name (toor)", "toor:x:0:0::/root:/bin/sh", "0", "toor", "has UID 0 (it is root)"],
+        ["UID 0 with a non-root primary group", "flows:x:0:1001::/home/flows:/bin/sh", "1001", "flows", "has UID 0 (it is root)"],
+        ["UID 0 written with leading zeros", "flows:x:000:1001::/home/flows:/bin/sh", "1001", "flows", "has UID 0 (it is root)"],
+        ["primary group root", "flows:x:1001:0::/home/flows:/bin/sh", "0 106", "flows", "has GID 0 (its primary group is root)"],
+        ["supplementary group root", "flows:x:1001:1001::/home/flows:/bin/sh", "1001 106 0", "flows", "is a member of group 0 (root)"],
+    ])("%s", (_what, line, groups, user, why) => {
+        expect(() => parseAccount(entry(line, groups), user, WHERE)).toThrow(`${WHERE}: github-flows-host:runtimeUser: the runtime user '${user}' ${why}`);
+    });
+
+    it("the document's runtime user, in group docker, is accepted; unreadable groups are not", () => {
+        expect(parseAccount(entry("user:x:1001:1001::/home/user:/bin/bash", "1001 106"), "user", WHERE)).toMatchObject({ uid: 1001, gid: 1001 });
+        expect(() => parseAccount("passwd user:x:1001:1001::/home/user:/bin/bash\nhome=dir\n", "user", WHERE)).toThrow(/cannot read the groups/);
     });
 });
 
@@ -47,7 +70,7 @@ describe("forHost: the config for the home a host reports", () => {
             tokenFile: "/var/lib/flows/.secrets/gh-token",
             codexDir: "/var/lib/flows/.secrets/codex",
         });
-        const set = forHost(parseConfig(rawConfig({ secretsDir: "/home/user/.secrets", workspaceDir: "/srv/work" })), at("/var/lib/user"), WHERE);
+        const set = forHost(parseConfig(rawConfig({ secretsDir: "/home/user/.secrets", workspaceDir: "/srv/work", runtimeUserRoots: ["/home/user", "/srv/work"] })), at("/var/lib/user"), WHERE);
         expect(set).toMatchObject({ secretsDir: "/home/user/.secrets", tokenFile: "/home/user/.secrets/gh-token", appDir: "/var/lib/user/app/github-flows", workspaceDir: "/srv/work" });
     });
 
@@ -68,7 +91,7 @@ describe("forHost: the config for the home a host reports", () => {
         expect(() => forHost(parseConfig(rawConfig()), at("/nonexistent", false), WHERE)).toThrow(
             `${WHERE}: the runtime user's home /nonexistent does not exist, and github-flows-host:appDir, github-flows-host:workspaceDir, github-flows-host:secretsDir, github-flows-host:tokenFile, github-flows-host:codexDir would lie in it`,
         );
-        expect(forHost(parseConfig(rawConfig({ appDir: "/srv/flows", secretsDir: "/srv/secrets" })), at("/nonexistent", false), WHERE).tokenFile).toBe("/srv/secrets/gh-token");
+        expect(forHost(parseConfig(rawConfig({ appDir: "/srv/flows", secretsDir: "/srv/secrets", runtimeUserRoots: ["/srv/flows", "/srv/secrets"] })), at("/nonexistent", false), WHERE).tokenFile).toBe("/srv/secrets/gh-token");
     });
 });
 

@@ -279,12 +279,12 @@ describe("parseConfig accepts good input", () => {
     });
 
     it("derives from an explicit appDir and secretsDir, normalising // and trailing /", () => {
-        expect(parseConfig(rawConfig({ appDir: "/srv//flows/", secretsDir: "/etc/flows/secrets/" }))).toMatchObject({
+        expect(parseConfig(rawConfig({ appDir: "/srv//flows/", secretsDir: "/srv/flows-secrets/" }))).toMatchObject({
             appDir: "/srv/flows",
             workspaceDir: "/srv/flows/var/work",
-            secretsDir: "/etc/flows/secrets",
-            tokenFile: "/etc/flows/secrets/gh-token",
-            codexDir: "/etc/flows/secrets/codex",
+            secretsDir: "/srv/flows-secrets",
+            tokenFile: "/srv/flows-secrets/gh-token",
+            codexDir: "/srv/flows-secrets/codex",
         });
     });
 

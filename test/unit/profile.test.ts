@@ -87,8 +87,8 @@ describe("renderProfile per repository", () => {
     });
 
     it("renders the document's two mounts for a secrets directory outside the home", () => {
-        const p = renderProfile(input({ secretsDir: "/etc/flows/secrets", tokenFile: "/etc/flows/secrets/gh-token", codexDir: "/etc/flows/secrets/codex" }));
-        expect(p.execution.runtime.dockerArgs?.[3]).toBe("type=bind,src=/etc/flows/secrets/gh-token,dst=/run/secrets/gh-token,readonly");
+        const p = renderProfile(input({ secretsDir: "/srv/flows/secrets", tokenFile: "/srv/flows/secrets/gh-token", codexDir: "/srv/flows/secrets/codex" }));
+        expect(p.execution.runtime.dockerArgs?.[3]).toBe("type=bind,src=/srv/flows/secrets/gh-token,dst=/run/secrets/gh-token,readonly");
     });
 });
 
