@@ -272,14 +272,15 @@ describe("the runtime user's home, read from the host", () => {
 describe("a fleet that is not uniform", () => {
     it("gives each host its own runtime user, repositories and paths, the others the top-level ones", async () => {
         homes.flows = "/var/lib/flows";
-        const web2 = host({ name: "web-2", address: "203.0.113.11", hostKey: HOST_KEY_2, runtimeUser: "flows", repositories: ["acme/billing"], workspaceDir: "/srv/work" });
-        const b = await build({ hosts: [host(), web2], repositories: ["acme/web"] });
+        const web2 = host({ name: "web-2", address: "203.0.113.11", hostKey: HOST_KEY_2, runtimeUser: "flows", repositories: ["acme/billing"], workspaceDir: "/srv/flows/work" });
+        // A path outside the runtime user's home lies under a root the operator listed.
+        const b = await build({ hosts: [host(), web2], repositories: ["acme/web"], runtimeUserRoots: ["/srv/flows"] });
         expect(b.one(DYN("HostAccount"), "web-1-account").inputs.user).toBe("user");
         expect(b.one(DYN("HostAccount"), "web-2-account").inputs.user).toBe("flows");
         expect(b.one(DYN("RemoteFile"), "web-1-gh-token").inputs).toMatchObject({ path: "/home/user/.secrets/gh-token", owner: "user" });
         expect(b.one(DYN("RemoteFile"), "web-2-gh-token").inputs).toMatchObject({ path: "/var/lib/flows/.secrets/gh-token", owner: "flows" });
         expect(b.one(DYN("RemoteFile"), "web-1-acme--web-profile").inputs.path).toBe("/home/user/app/github-flows/var/work/cfg/repos/acme/web/issue_comment-created/profile.json");
-        expect(b.one(DYN("RemoteFile"), "web-2-acme--billing-profile").inputs.path).toBe("/srv/work/cfg/repos/acme/billing/issue_comment-created/profile.json");
+        expect(b.one(DYN("RemoteFile"), "web-2-acme--billing-profile").inputs.path).toBe("/srv/flows/work/cfg/repos/acme/billing/issue_comment-created/profile.json");
         expect(b.all.filter((s) => s.name === "web-2-acme--web-profile" || s.name === "web-1-acme--billing-profile")).toEqual([]);
         expect(checksInput(b.one("command:remote:Command", "web-2-checks").inputs).script).toContain("for r in '\\''acme/billing'\\''; do");
         expect(Object.keys(await promiseOf(b.hosts[1].profiles))).toEqual(["acme/billing"]);

@@ -147,11 +147,12 @@ describe("launch with sudo: the same fixed launcher behind `sudo -n`", () => {
 });
 
 describe("the sudo probe: a login that cannot sudo -n fails before any change, naming host and what is missing", () => {
-    const state = () => ({ connection: admin(), user: ME, where: WHERE }) as never;
+    // The account read refuses a runtime user with UID 0, so the one read here is an unprivileged account's.
+    const state = () => ({ connection: admin(), user: "nobody", where: WHERE }) as never;
 
     it("passwordless sudo: the account is read (one exec, as the login: a read never needs root)", async () => {
         const r = await hostAccountProvider.read!("id", state());
-        expect(r.props).toMatchObject({ user: ME, home: expect.stringMatching(/^\//) });
+        expect(r.props).toMatchObject({ user: "nobody", home: expect.stringMatching(/^\//) });
         expect(commands).toHaveLength(1);
         expect(commands[0].startsWith("/bin/sh -c ")).toBe(true);
         expect(fs.readFileSync(sudoLog, "utf8")).toMatch(/^argv: \[-n\] \[\/bin\/sh\] \[-c\] \[true\]$/m);
@@ -164,9 +165,9 @@ describe("the sudo probe: a login that cannot sudo -n fails before any change, n
             (e: Error) => e.message,
         );
         expect(err).toBe(
-            `host 'web1' (10.0.0.5:22): the SSH user 'admin' is neither root nor the runtime user '${ME}', and \`sudo -n /bin/sh -c true\` fails: ` +
+            `host 'web1' (10.0.0.5:22): the SSH user 'admin' is neither root nor the runtime user 'nobody', and \`sudo -n /bin/sh -c true\` fails: ` +
                 "sudo: a password is required. Give 'admin' passwordless sudo (e.g. 'admin ALL=(ALL:ALL) NOPASSWD: ALL' in /etc/sudoers.d/), " +
-                `or log in as root or as '${ME}'. Nothing was changed on the host.`,
+                `or log in as root or as 'nobody'. Nothing was changed on the host.`,
         );
         // Only the probe ran: nothing went through sudo.
         expect(commands).toHaveLength(1);
