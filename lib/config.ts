@@ -2,7 +2,7 @@ import { z } from "zod";
 import { normalizePath } from "./paths";
 import { PERMISSIONS } from "./access";
 import { repositoryProblem } from "./repository";
-import { checkCredentialPlacement, checkDockerArgs, credentialKind } from "./security";
+import { checkBindSources, checkCredentialPlacement, checkDockerArgs, credentialKind } from "./security";
 
 /** Config namespace: the project's, so `pulumi config set <key>` needs no prefix. */
 export const CONFIG_NAMESPACE = "github-flows-host";
@@ -134,6 +134,9 @@ const baseSchema = z.strictObject({
         .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$/, "must be a host name such as 'github.com'")
         .default("github.com"),
     checkDockerArgs: z.array(z.string().min(1)).default([]),
+    /** Host paths a mount in `checkDockerArgs` or `profile.dockerArgs` may bind besides the credential paths and the workspace. */
+    // Objects only: Pulumi.yaml can declare one item type, and the engine checks stack values against it.
+    allowedBindSources: z.array(z.strictObject({ path: absPath, readWrite: z.boolean().default(false) })).default([]),
     /** The agent comments on issues and pushes branches: GitHub's `push` role (README, "Token expiry and permissions"). */
     requiredPermission: z.enum(PERMISSIONS, { error: `must be one of ${PERMISSIONS.join(", ")}` }).default("push"),
     tokenExpiryWarningDays: z
@@ -203,7 +206,8 @@ function layoutIssues(c: FlowsConfig): Array<{ path: string[]; message: string }
     return [
         ...checkCredentialPlacement(c).map((i) => ({ path: [i.key], message: i.message })),
         ...checkDockerArgs(c.profile.dockerArgs, c).map((message) => ({ path: ["profile", "dockerArgs"], message })),
-        ...checkDockerArgs(c.checkDockerArgs, c).map((message) => ({ path: ["checkDockerArgs"], message })),
+        ...checkDockerArgs(c.checkDockerArgs, c, "check").map((message) => ({ path: ["checkDockerArgs"], message })),
+        ...checkBindSources(c).map((i) => ({ path: ["allowedBindSources", String(i.index)], message: i.message })),
     ];
 }
 
