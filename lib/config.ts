@@ -202,12 +202,12 @@ function credentialsInSettings(c: z.output<typeof baseSchema>): Array<{ path: Pr
 }
 
 /** The security rules that depend on where things are (and so on the runtime user's home). */
-function layoutIssues(c: FlowsConfig): Array<{ path: string[]; message: string }> {
+function layoutIssues(c: FlowsConfig): Array<{ path: Array<string | number>; message: string }> {
     return [
         ...checkCredentialPlacement(c).map((i) => ({ path: [i.key], message: i.message })),
         ...checkDockerArgs(c.profile.dockerArgs, c).map((message) => ({ path: ["profile", "dockerArgs"], message })),
         ...checkDockerArgs(c.checkDockerArgs, c, "check").map((message) => ({ path: ["checkDockerArgs"], message })),
-        ...checkBindSources(c).map((i) => ({ path: ["allowedBindSources", String(i.index)], message: i.message })),
+        ...checkBindSources(c).map((i) => ({ path: ["allowedBindSources", i.index], message: i.message })),
     ];
 }
 
