@@ -62,6 +62,8 @@ function mountSources(c: CheckContainer, token: "stdin" | "file" | "none"): stri
         `cleanup() { [ -n "$sd" ] || return 0; if [ -d "$sd/codex" ]; then umount "$sd/codex" 2>/dev/null || umount -l "$sd/codex" 2>/dev/null; rmdir "$sd/codex" 2>/dev/null; fi; rm -f "$sd/gh-token"; rmdir "$sd" 2>/dev/null; return 0; }`,
         'if [ "$(id -u)" = 0 ]; then',
         "  trap cleanup EXIT; trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM",
+        // Left by a run killed outright (SIGKILL): nothing runs that long, so a day-old one is nobody's.
+        `  for o in /run/gfh-container.*; do [ -d "$o" ] && [ ! -L "$o" ] && [ -n "$(find "$o" -maxdepth 0 -mmin +1440)" ] || continue; sd=$o; cleanup; done; sd=''`,
         `  sd=$(mktemp -d /run/gfh-container.XXXXXXXXXX) || { printf '%s\n' 'cannot make a directory under /run for the container mounts' >&2; exit 4; }`,
         `  want=$(stat -c '%d:%i:%u:%F' -- ${codexDir}) || exit ${EXIT_MOUNT_SOURCE}`,
         `  case "$want" in *:*:"$ruid":directory) ;; *) ${refuse} ;; esac`,

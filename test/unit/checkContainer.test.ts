@@ -12,7 +12,8 @@ import { FIXTURES } from "../fixtures/config";
  */
 const ADV = "nobody";
 const IMAGE = "github-flows-agent-codex:latest";
-const GOOD = "ghp_GoodToken0123456789";
+/** Only this file's runs stage it: other test files run beside this one and stage theirs under /run too. */
+const GOOD = "ghp_CheckContainerTestToken0123456789";
 let uid = 0;
 let gid = 0;
 let base: string;
@@ -93,10 +94,19 @@ const daemonSaw = () =>
         .filter((f) => f.startsWith("daemon-saw-"))
         .map((f) => fs.readFileSync(path.join(log, f), "utf8"))
         .join("\n");
-/** Mounts and staging directories this program left under /run. */
+/** Staged tokens and mounts of this test's runs left under /run (other test files run beside this one). */
 const leftovers = () => [
-    ...fs.readdirSync("/run").filter((f) => f.startsWith("gfh-container.")),
-    ...fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes("gfh-container.")),
+    ...fs
+        .readdirSync("/run")
+        .filter((f) => f.startsWith("gfh-container."))
+        .filter((f) => {
+            try {
+                return fs.readFileSync(path.join("/run", f, "gh-token"), "utf8") === GOOD;
+            } catch {
+                return false;
+            }
+        }),
+    ...fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(home)),
 ];
 
 /** The value of an option in one argv, the last one given (docker keeps the last). */
@@ -148,6 +158,31 @@ describe("the check and login containers run as the runtime user, without capabi
         expect(argv.find((a) => a.includes("dst=/run/secrets/gh-token"))).toMatch(/^type=bind,src=\/run\/gfh-container\.\w+\/gh-token,/);
         expect(fs.readdirSync(path.join(home, ".secrets")).sort()).toEqual(["codex"]);
         expect(leftovers()).toEqual([]);
+    });
+});
+
+describe("leftovers of a killed run", () => {
+    it("a day-old staging directory under /run (a token, a bound Codex dir) is unmounted and removed; a fresh one is left", () => {
+        const old = fs.mkdtempSync("/run/gfh-container.");
+        const fresh = fs.mkdtempSync("/run/gfh-container.");
+        try {
+            for (const d of [old, fresh]) {
+                fs.mkdirSync(path.join(d, "codex"));
+                execFileSync("mount", ["-o", "bind", codex, path.join(d, "codex")]);
+                fs.writeFileSync(path.join(d, "gh-token"), "stale-token");
+            }
+            execFileSync("touch", ["-d", "2 days ago", old]);
+            expect(run(verifyScript(spec()), GOOD).code).toBe(0);
+            expect(fs.existsSync(old)).toBe(false);
+            expect(fs.readdirSync(fresh).sort()).toEqual(["codex", "gh-token"]);
+            // The runtime user's files were only unmounted, never removed.
+            expect(fs.readdirSync(codex)).toEqual(["auth.json"]);
+        } finally {
+            spawnSync("umount", [path.join(fresh, "codex")]);
+            spawnSync("umount", [path.join(old, "codex")]);
+            fs.rmSync(fresh, { recursive: true, force: true });
+            fs.rmSync(old, { recursive: true, force: true });
+        }
     });
 });
 
