@@ -154,7 +154,8 @@ describe("the runtime user cannot reach root through links (SSH user root)", () 
                 "-u", t.sb.sshUser, "--", "sh", "-c",
                 `while [ ! -e ${stop} ]; do for f in ${s}/.gh-token.*; do [ -f "$f" ] && [ ! -L "$f" ] && ln -sfn ${priv}/token "$f" 2>/dev/null; done; ` +
                     `if pgrep -f '^docker run' >/dev/null && mv -T ${s}/codex ${s}/codex.real 2>/dev/null; then ln -s ${priv}/codex ${s}/codex; ` +
-                    `pgrep -af '^docker run' | tr -d '\\n' | tail -c 60 >> ${dir}/swaps; echo >> ${dir}/swaps; ` +
+                    // Which container: read from /proc (pgrep -a truncates a long command line).
+                    `for p in $(pgrep -f '^docker run'); do tr '\\0' ' ' < /proc/$p/cmdline | grep -o 'gfh-checks=ok\\|with-api-key\\|login status' >> ${dir}/swaps; done; ` +
                     `while pgrep -f '^docker run' >/dev/null; do sleep 0.01; done; rm -f ${s}/codex; mv -T ${s}/codex.real ${s}/codex; fi; ` +
                     "done",
             ],
