@@ -15,18 +15,70 @@ export interface CheckContainer {
     dockerArgs: readonly string[];
 }
 
-/** `docker run` words shared by every container this program starts: the document's mounts and env. */
-export function containerArgs(c: CheckContainer, opts: { tokenMount: boolean; stdin?: boolean }): string[] {
-    const args = ["docker", "run", "--rm"];
-    if (opts.stdin) args.push("-i");
-    if (opts.tokenMount) {
-        args.push("--mount", `type=bind,src=${c.tokenFile},dst=${CONTAINER_TOKEN_FILE},readonly`);
-    }
-    args.push("--mount", `type=bind,src=${c.codexDir},dst=${CONTAINER_CODEX_DIR}`);
-    if (opts.tokenMount) args.push("-e", `GH_TOKEN_FILE=${CONTAINER_TOKEN_FILE}`);
-    if (c.githubHost !== "github.com") args.push("-e", `GH_HOST=${c.githubHost}`);
-    args.push(...c.dockerArgs, c.image);
-    return args;
+/** What the check and login containers always run with, whatever the image says: no capabilities, no setuid gains. */
+export const CONTAINER_HARDENING: readonly string[] = ["--cap-drop", "ALL", "--security-opt", "no-new-privileges"];
+
+/** Exit status when a mount source changed between its check and its mount (a link swapped in). */
+export const EXIT_MOUNT_SOURCE = 26;
+
+/**
+ * `docker run` as shell words, for text that ran `mountSources` first: the operator's `checkDockerArgs` first, so that
+ * ours come later and win where docker keeps the last (and the allowlist refuses what would undo them: `--user`,
+ * `--privileged`, `--cap-add`, `no-new-privileges=false`); `--user "$ruid:$rgid"`, numeric from the host's passwd
+ * entry (never a name the image resolves); the token (`$tok`) and the Codex directory (`$codex`) from the paths
+ * `mountSources` made; `CODEX_HOME` so that Codex finds its mount whatever HOME the image gives that uid.
+ */
+export function containerWords(c: CheckContainer, opts: { tokenMount: boolean; stdin?: boolean; codexReadOnly: boolean }): string[] {
+    const w = ["docker", "run", "--rm", ...(opts.stdin ? ["-i"] : []), ...c.dockerArgs].map(quote);
+    w.push(quote("--user"), '"$ruid:$rgid"', ...CONTAINER_HARDENING.map(quote));
+    if (opts.tokenMount) w.push(quote("--mount"), `"type=bind,src=$tok,dst=${CONTAINER_TOKEN_FILE},readonly"`);
+    w.push(quote("--mount"), `"type=bind,src=$codex,dst=${CONTAINER_CODEX_DIR}${opts.codexReadOnly ? ",readonly" : ""}"`);
+    w.push(quote("-e"), quote(`CODEX_HOME=${CONTAINER_CODEX_DIR}`));
+    if (opts.tokenMount) w.push(quote("-e"), quote(`GH_TOKEN_FILE=${CONTAINER_TOKEN_FILE}`));
+    if (c.githubHost !== "github.com") w.push(quote("-e"), quote(`GH_HOST=${c.githubHost}`));
+    w.push(quote(c.image));
+    return w;
+}
+
+/**
+ * Sets `$codex` and `$tok` (with `token`) to the paths `docker run` binds. The daemon resolves a bind source as
+ * root when the container starts; the runtime user controls the Codex directory and the token's directory and could
+ * swap a link in after any check. So, with root as the SSH user, the daemon gets only paths in a root-owned 0700
+ * directory under /run that the runtime user cannot change:
+ * - the Codex directory is bind-mounted there by root, then kept only if the mount is the very directory root saw
+ *   at the Codex path a moment before (same device and inode, a directory the runtime user owns, not a link): a link
+ *   swapped in before the mount gives another inode and is refused;
+ * - the token is written there by root (from stdin, or read from the token file as the runtime user), 0400 and
+ *   owned by the runtime user, whose container reads it.
+ * All of it is removed on exit. With the runtime user as the SSH user (it runs docker itself), the paths are used
+ * as they are (`token: stdin` then stages the token as the runtime user, in `verifyScript`).
+ */
+function mountSources(c: CheckContainer, token: "stdin" | "file" | "none"): string[] {
+    const codexDir = quote(c.codexDir);
+    const refuse = `{ printf '%s\n' ${quote(`${c.codexDir} changed while it was being mounted (a link swapped in?): refusing`)} >&2; exit ${EXIT_MOUNT_SOURCE}; }`;
+    const lines = [
+        "sd=''",
+        // Never rm -r: should the umount fail, the mount point still holds the runtime user's files.
+        `cleanup() { [ -n "$sd" ] || return 0; if [ -d "$sd/codex" ]; then umount "$sd/codex" 2>/dev/null || umount -l "$sd/codex" 2>/dev/null; rmdir "$sd/codex" 2>/dev/null; fi; rm -f "$sd/gh-token"; rmdir "$sd" 2>/dev/null; return 0; }`,
+        'if [ "$(id -u)" = 0 ]; then',
+        "  trap cleanup EXIT; trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM",
+        // Left by a run killed outright (SIGKILL): nothing runs that long, so a day-old one is nobody's.
+        `  for o in /run/gfh-container.*; do [ -d "$o" ] && [ ! -L "$o" ] && [ -n "$(find "$o" -maxdepth 0 -mmin +1440)" ] || continue; sd=$o; cleanup; done; sd=''`,
+        `  sd=$(mktemp -d /run/gfh-container.XXXXXXXXXX) || { printf '%s\n' 'cannot make a directory under /run for the container mounts' >&2; exit 4; }`,
+        `  want=$(stat -c '%d:%i:%u:%F' -- ${codexDir}) || exit ${EXIT_MOUNT_SOURCE}`,
+        `  case "$want" in *:*:"$ruid":directory) ;; *) ${refuse} ;; esac`,
+        `  mkdir -m 700 "$sd/codex" && mount -o bind ${codexDir} "$sd/codex" || { printf '%s\n' ${quote(`cannot bind-mount ${c.codexDir} for the container`)} >&2; exit 4; }`,
+        `  [ "$(stat -c '%d:%i:%u:%F' -- "$sd/codex")" = "$want" ] || ${refuse}`,
+        '  codex="$sd/codex"',
+    ];
+    const cannot = `{ printf '%s\\n' 'cannot stage the token for the container under /run; the token file is unchanged.' >&2; exit 4; }`;
+    if (token === "stdin") lines.push(`  ( umask 077; cat > "$sd/gh-token" ) || ${cannot}`);
+    if (token === "file") lines.push(`  ( umask 077; asuser cat -- ${quote(c.tokenFile)} > "$sd/gh-token" ) || ${cannot}`);
+    if (token !== "none") lines.push(`  { chown "$ruid:$rgid" "$sd/gh-token" && chmod 400 "$sd/gh-token"; } || ${cannot}`, '  tok="$sd/gh-token"');
+    lines.push("else", `  codex=${codexDir}`);
+    if (token === "file") lines.push(`  tok=${quote(c.tokenFile)}`);
+    lines.push("fi");
+    return lines;
 }
 
 export interface VerifySpec extends CheckContainer {
@@ -129,19 +181,26 @@ export function verifyScript(v: VerifySpec): string {
         `out=$(codex --help 2>&1 >/dev/null) || ${fail("codex-cli", `codex --help failed in ${v.image}: the image lacks a working Codex CLI.`, true)}`,
         `echo gfh-checks=ok`,
     ].join("\n");
-    const words = [...containerArgs(v, { tokenMount: true }), "bash", "-lc", inner].map(quote);
+    const words = [...containerWords(v, { tokenMount: true, codexReadOnly: true }), ...["bash", "-lc", inner].map(quote)];
     const dir = v.tokenFile.slice(0, v.tokenFile.lastIndexOf("/")) || "/";
-    // The daemon resolves mount sources as root: a link the runtime user planted along them is refused first.
+    // A link the runtime user planted along the mount sources is refused first, naming it.
     const lines = ["set -u", runtimeUserPrelude(v.runtimeUser), `${refuseLinksLine(v.runtimeUser, v.codexDir)} || exit`, `${refuseLinksLine(v.runtimeUser, dir)} || exit`];
+    const prefix = `${dir}/.${v.tokenFile.slice(v.tokenFile.lastIndexOf("/") + 1)}.verify.`;
     if (v.staging) {
-        const prefix = `${dir}/.${v.tokenFile.slice(v.tokenFile.lastIndexOf("/") + 1)}.verify.`;
-        const mount = quote(`type=bind,src=${v.tokenFile},dst=${CONTAINER_TOKEN_FILE},readonly`);
-        words[words.indexOf(mount)] = `"type=bind,src=$tmp,dst=${CONTAINER_TOKEN_FILE},readonly"`;
+        // As the runtime user: a staging file left by an interrupted run (or by an older version of this program) holds a token.
+        lines.push(`asuser sh -c 'rm -f -- "$1"*' sh ${quote(prefix)} 2>/dev/null`);
+    }
+    lines.push(...mountSources(v, v.staging ? "stdin" : "file"));
+    if (v.staging) {
         const cannot = `{ printf '%s\\n' ${quote(`cannot stage the new token in ${dir} on ${v.where}; the old token file is unchanged.`)} >&2; exit 4; }`;
-        // As the runtime user: a staging file left by an interrupted run holds a token and goes first; the new one is
-        // made by mktemp (O_EXCL, random name, 0600), so a link planted or swapped in reaches only the user's own files.
-        const stage = ["set -eu", "umask 077", 'rm -f -- "$1"*', 't=$(mktemp -- "${1}XXXXXXXXXX")', 'cat > "$t" || { rm -f -- "$t"; exit 1; }', "printf '%s\\n' \"$t\""].join("\n");
-        lines.push(`tmp=$(asuser sh -c ${quote(stage)} sh ${quote(prefix)}) || ${cannot}`, `trap 'asuser rm -f -- "$tmp"' EXIT HUP INT TERM`);
+        // Only with the runtime user as the SSH user (root staged it above): made by mktemp (O_EXCL, random name, 0600).
+        const stage = ["set -eu", "umask 077", 't=$(mktemp -- "${1}XXXXXXXXXX")', 'cat > "$t" || { rm -f -- "$t"; exit 1; }', "printf '%s\\n' \"$t\""].join("\n");
+        lines.push(
+            'if [ -z "$sd" ]; then',
+            `  tok=$(asuser sh -c ${quote(stage)} sh ${quote(prefix)}) || ${cannot}`,
+            `  trap 'asuser rm -f -- "$tok"' EXIT; trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM`,
+            "fi",
+        );
     }
     return [
         ...lines,
@@ -210,14 +269,14 @@ export function interactiveLoginCommand(l: LoginSpec): string {
  * existing ChatGPT sign-in is never overwritten. Prints `codex-login=present` or `codex-login=created`.
  */
 export function apiKeyLoginScript(c: CheckContainer): string {
-    const base = containerArgs(c, { tokenMount: false });
-    const withStdin = containerArgs(c, { tokenMount: false, stdin: true });
+    const words = (stdin: boolean) => containerWords(c, { tokenMount: false, stdin, codexReadOnly: false }).join(" ");
     return [
         "set -eu",
         runtimeUserPrelude(c.runtimeUser),
         refuseLinksLine(c.runtimeUser, c.codexDir),
-        `if ${quoteAll([...base, "codex", "login", "status"])} >/dev/null 2>&1; then echo codex-login=present; exit 0; fi`,
-        `${quoteAll([...withStdin, "codex", "login", "--with-api-key"])} >&2`,
+        ...mountSources(c, "none"),
+        `if ${words(false)} ${quoteAll(["codex", "login", "status"])} >/dev/null 2>&1; then echo codex-login=present; exit 0; fi`,
+        `${words(true)} ${quoteAll(["codex", "login", "--with-api-key"])} >&2`,
         "echo codex-login=created",
     ].join("\n");
 }

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { normalizePath } from "./paths";
 import { PERMISSIONS } from "./access";
 import { repositoryProblem } from "./repository";
-import { checkCredentialPlacement, checkDockerArgs, credentialKind, Layout } from "./security";
+import { checkBindSources, checkCredentialPlacement, checkDockerArgs, credentialKind, Layout } from "./security";
 import { checkHandedOver, rootProblem } from "./handover";
 
 /** Config namespace: the project's, so `pulumi config set <key>` needs no prefix. */
@@ -172,6 +172,9 @@ const baseSchema = z.strictObject({
         .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$/, "must be a host name such as 'github.com'")
         .default("github.com"),
     checkDockerArgs: z.array(z.string().min(1)).default([]),
+    /** Host paths a mount in `checkDockerArgs` or `profile.dockerArgs` may bind besides the credential paths and the workspace. */
+    // Objects only: Pulumi.yaml can declare one item type, and the engine checks stack values against it.
+    allowedBindSources: z.array(z.strictObject({ path: absPath, readWrite: z.boolean().default(false) })).default([]),
     /** The agent comments on issues and pushes branches: GitHub's `push` role (README, "Token expiry and permissions"). */
     requiredPermission: z.enum(PERMISSIONS, { error: `must be one of ${PERMISSIONS.join(", ")}` }).default("push"),
     tokenExpiryWarningDays: z
@@ -311,12 +314,13 @@ function credentialsInSettings(c: Pick<HostSettings, "profile" | "checkDockerArg
  * The security rules that depend on where things are (and so on the runtime user's home). `onHost`: `home` is the
  * host's real one (forHost), so the paths given to the runtime user are held to it too.
  */
-function layoutIssues(c: Layout & Pick<HostSettings, "profile" | "checkDockerArgs" | "runtimeUserRoots">, onHost = false): Issue[] {
+function layoutIssues(c: Layout & Pick<HostSettings, "profile" | "checkDockerArgs" | "runtimeUserRoots" | "allowedBindSources">, onHost = false): Issue[] {
     return [
         ...checkHandedOver(c, onHost).map((i) => ({ path: [i.key], message: i.message })),
         ...checkCredentialPlacement(c).map((i) => ({ path: [i.key], message: i.message })),
         ...checkDockerArgs(c.profile.dockerArgs, c).map((message) => ({ path: ["profile", "dockerArgs"], message })),
-        ...checkDockerArgs(c.checkDockerArgs, c).map((message) => ({ path: ["checkDockerArgs"], message })),
+        ...checkDockerArgs(c.checkDockerArgs, c, "check").map((message) => ({ path: ["checkDockerArgs"], message })),
+        ...checkBindSources(c).map((i) => ({ path: ["allowedBindSources", i.index], message: i.message })),
     ];
 }
 
@@ -346,7 +350,7 @@ function derivePaths<C extends { runtimeUser: string; image: string; imagePullFr
 }
 
 /** What forHost needs: settings with their paths derived (FlowsConfig or HostSettings). */
-type Derived = ReturnType<typeof derivePaths<{ runtimeUser: string; image: string }>> & Pick<HostSettings, "profile" | "checkDockerArgs" | "runtimeUserRoots">;
+type Derived = ReturnType<typeof derivePaths<{ runtimeUser: string; image: string }>> & Pick<HostSettings, "profile" | "checkDockerArgs" | "runtimeUserRoots" | "allowedBindSources">;
 
 /**
  * The settings for one host: paths derived again from the runtime user's real home (`getent passwd` on the host),

@@ -1,5 +1,5 @@
 import { isIP } from "net";
-import { MountSpec, parseMountValue, parseRunArgs, parseVolumeValue, VOLUME_NAME, VolumeSpec } from "./dockerArgs";
+import { DockerOption, MountSpec, parseMountValue, parseRunArgs, parseVolumeValue, VOLUME_NAME, VolumeSpec } from "./dockerArgs";
 
 /** A host path a `docker run` argument mounts into the container. */
 export interface HostMount {
@@ -15,7 +15,7 @@ export interface HostMount {
  * each is for; any other option is refused by name. Values are checked by `optionProblem`.
  */
 export const ACCEPTED_DOCKER_RUN_OPTIONS: Readonly<Record<string, string>> = {
-    mount: "bind mounts of allowed host paths (the credential mounts), named or anonymous volumes, tmpfs",
+    mount: "bind mounts of the allowed sources only (the credential paths, the workspace, allowedBindSources), named or anonymous volumes, tmpfs",
     volume: "the same in -v syntax: /host:/dst[:ro], name:/dst, /dst",
     tmpfs: "scratch space",
     env: "NAME=VALUE settings (never credentials)",
@@ -35,8 +35,8 @@ export const ACCEPTED_DOCKER_RUN_OPTIONS: Readonly<Record<string, string>> = {
     "read-only": "hardening",
     init: "signal forwarding (GitHub Flows passes it too)",
     "cap-drop": "hardening",
-    "security-opt": "no-new-privileges only",
-    user: "a numeric UID[:GID] other than 0, to match the runtime user's uid on the host",
+    "security-opt": "no-new-privileges only (never =false)",
+    user: "a numeric UID[:GID] other than 0, to match the runtime user's uid on the host (profiles only: the checks set it)",
     workdir: "the container's working directory",
 };
 
@@ -74,7 +74,8 @@ function optionProblem(name: string, value: string): string | undefined {
         case "net":
             return /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(value) ? undefined : "must be host, none, bridge, default or a network name (not container:<name>)";
         case "security-opt":
-            return /^no-new-privileges([=:](1|t|T|TRUE|true|True|0|f|F|FALSE|false|False))?$/.test(value) ? undefined : "only no-new-privileges is accepted";
+            // Only the true forms: a later `no-new-privileges=false` would undo the one the checks set.
+            return /^no-new-privileges([=:](1|t|T|TRUE|true|True))?$/.test(value) ? undefined : "only no-new-privileges (true) is accepted";
         case "user":
             return /^[1-9][0-9]*(:[1-9][0-9]*)?$/.test(value) ? undefined : "must be a numeric UID[:GID] other than 0 (root)";
         case "workdir":
@@ -112,13 +113,13 @@ function optionProblem(name: string, value: string): string | undefined {
  * bad values of accepted ones, and words docker would read as the image or command (GitHub Flows and the checks
  * append their own). Returns the refusals and the host paths the mounts bind, for the path rules to judge.
  */
-export function readDockerArgs(args: readonly string[]): { problems: string[]; mounts: HostMount[] } {
+export function readDockerArgs(args: readonly string[]): { problems: string[]; mounts: HostMount[]; options: DockerOption[] } {
     const problems: string[] = [];
     const mounts: HostMount[] = [];
     args.forEach((a, i) => {
         if (/[\u0000-\u001f\u007f]/.test(a)) problems.push(`argument ${i} contains a control character (line break, tab, ...)`);
     });
-    if (problems.length) return { problems, mounts };
+    if (problems.length) return { problems, mounts, options: [] };
     const parsed = parseRunArgs(args);
     for (const o of parsed.options) {
         if (!Object.hasOwn(ACCEPTED_DOCKER_RUN_OPTIONS, o.name)) {
@@ -144,7 +145,7 @@ export function readDockerArgs(args: readonly string[]): { problems: string[]; m
         const role = w.word === "--" ? "ends docker's options" : "is not an option: docker would read it as the image or its command";
         problems.push(`argument ${w.index} '${w.word}' ${role}`);
     }
-    return { problems, mounts };
+    return { problems, mounts, options: parsed.options };
 }
 
 /** A parse that fails the way the docker CLI's does, said as such. */
@@ -175,12 +176,10 @@ function mountOf(value: string): HostMount | undefined {
     if (m.type === "tmpfs") return undefined;
     if (m.volumeDriver !== undefined && m.volumeDriver !== "local") throw new Error(`volume-driver '${m.volumeDriver}': ${REFUSED_BECAUSE["volume-driver"]}`);
     if (m.source !== "" && !VOLUME_NAME.test(m.source)) throw new Error(`'${m.source}' is not a volume name`);
-    const opts = m.volumeOptions;
-    if (Object.keys(opts).length === 0) return undefined;
-    // The local driver with o=bind and device=<path> is a bind mount of <path> (plus volume-subpath).
-    const bind = (opts.o ?? "").split(",").some((o) => o === "bind" || o === "rbind");
-    if (!bind || !(opts.device ?? "").startsWith("/")) throw new Error("volume-opt is accepted only for a bind (o=bind, device=<absolute path>)");
-    return mount(m.volumeSubpath ? `${opts.device}/${m.volumeSubpath}` : opts.device);
+    // The local driver mounts `device` with `o` as root when the volume is first used: o=bind,device=<path> binds any
+    // host path, type=ext4,device=/dev/... a disk, type=nfs a share. A host path is bound with type=bind instead.
+    if (m.keys.includes("volume-opt")) throw new Error("volume-opt is refused: the local driver would mount its device (a host path, a disk, a share) as root; bind an allowed source with type=bind instead");
+    return undefined;
 }
 
 /** The host path a `-v` value binds, if any; throws why it is refused. */

@@ -12,7 +12,18 @@ export interface Layout {
     secretsDir: string;
     tokenFile: string;
     codexDir: string;
+    /** `allowedBindSources`: further host paths a mount may bind (and what lies below them); read-only unless `readWrite`. */
+    allowedBindSources?: ReadonlyArray<BindSource>;
 }
+
+/** One entry of `allowedBindSources`, as the config schema gives it. */
+export interface BindSource {
+    path: string;
+    readWrite: boolean;
+}
+
+/** Whose `docker run` arguments: `check` ones may not set what the check and login containers fix (`--user`). */
+export type DockerArgsKind = "profile" | "check";
 
 export { isWithin };
 
@@ -58,11 +69,31 @@ function forbidden(l: Layout): Forbidden[] {
 
 /**
  * Checks `docker run` arguments as the Docker CLI parses them: only the options of `ACCEPTED_DOCKER_RUN_OPTIONS`
- * (dockerPolicy.ts), and no mount that exposes a forbidden host path. One message per violation, naming the option.
+ * (dockerPolicy.ts), and host paths bound only from the allowed sources (`bindSources`), none exposing a forbidden
+ * path. One message per violation, naming the option. `check` arguments may not set `--user` either: the check and
+ * login containers run as the runtime user's uid:gid, and a later `--user` would win.
  */
-export function checkDockerArgs(args: readonly string[], l: Layout): string[] {
-    const { problems, mounts } = readDockerArgs(args);
-    return [...problems, ...mounts.flatMap((m) => judgeMount(m, l))];
+export function checkDockerArgs(args: readonly string[], l: Layout, kind: DockerArgsKind = "profile"): string[] {
+    const { problems, mounts, options } = readDockerArgs(args);
+    const fixed = kind === "check" ? options.filter((o) => o.name === "user") : [];
+    return [
+        ...problems,
+        ...fixed.map((o) => `'${o.flag}' is refused in checkDockerArgs: the check and login containers run as the runtime user's uid:gid from the host's passwd entry`),
+        ...mounts.flatMap((m) => judgeMount(m, l)),
+    ];
+}
+
+/**
+ * The only host paths a mount may bind: the token file (read-only), the Codex directory, the workspace, and what the
+ * operator lists in `allowedBindSources`. An allowlist, because a denylist always misses a socket or a system file.
+ */
+export function bindSources(l: Layout): Array<BindSource & { what: string }> {
+    return [
+        { path: l.tokenFile, readWrite: false, what: "the GitHub token file" },
+        { path: l.codexDir, readWrite: true, what: "the Codex directory" },
+        { path: l.workspaceDir, readWrite: true, what: "the workspace" },
+        ...(l.allowedBindSources ?? []).map((s) => ({ ...s, what: `allowedBindSources entry ${s.path}` })),
+    ];
 }
 
 /** The rules for one mounted host path. */
@@ -77,11 +108,28 @@ function judgeMount(m: HostMount, l: Layout): string[] {
     if (isWithin(l.tokenFile, src) && !m.readonly) {
         problems.push(`mount '${m.spec}' exposes the GitHub token file writable; add ',readonly'`);
     }
+    const allowed = bindSources(l).filter((a) => isWithin(src, a.path));
+    if (!f && allowed.length === 0) {
+        problems.push(
+            `mount '${m.spec}' binds the host path ${src}, which is not the token file, the Codex directory, the workspace or a source listed in allowedBindSources: ` +
+                "list it there (read-only unless readWrite: true) if the containers need it",
+        );
+    } else if (!f && !m.readonly && !allowed.some((a) => a.readWrite) && !isWithin(l.tokenFile, src)) {
+        problems.push(`mount '${m.spec}' binds ${src} writable, but allowedBindSources lists it read-only: add ',readonly' (':ro' with -v), or set readWrite: true for it`);
+    }
     const credential = isWithin(l.tokenFile, src) || isWithin(l.codexDir, src) || isWithin(src, l.secretsDir);
     if (credential && m.target && isWithin(m.target, CONTAINER_WORKSPACE)) {
         problems.push(`mount '${m.spec}' places credentials inside the run workspace ${CONTAINER_WORKSPACE}`);
     }
     return problems;
+}
+
+/** A listed bind source must not expose what no mount may (a socket, /proc, the home directory, a parent of them). */
+export function checkBindSources(l: Layout): Array<{ index: number; message: string }> {
+    return (l.allowedBindSources ?? []).flatMap((s, index) => {
+        const f = forbidden(l).find((f) => isWithin(f.path, s.path) || (f.subtree && isWithin(s.path, f.path)));
+        return f ? [{ index, message: `${s.path} exposes ${f.rule}, which no mount may` }] : [];
+    });
 }
 
 /** Credentials must live outside the workspace, which logs and debugging tools may expose. */

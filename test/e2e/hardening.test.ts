@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -129,6 +130,72 @@ describe("the runtime user cannot reach root through links (SSH user root)", () 
         expect(fs.readFileSync(`${secrets()}/gh-token`, "utf8")).toBe(t.sb.validToken);
         expect(fs.readdirSync(secrets()).filter((f) => f.startsWith("."))).toEqual([]);
     }, 600_000);
+
+    it("a loop swapping the mount sources for links to root-only targets during up: no container ever sees them", async () => {
+        await fresh("true");
+        const uid = Number(onHost(`id -u ${t.sb.sshUser}`).trim());
+        // Behind a root-only directory: the runtime user cannot reach these, a bind mount made by root would.
+        // Owned by the runtime user's uid, so that a container running as it could read and write them if bound.
+        const priv = `${VICTIM}-priv`;
+        const victimToken = "ghp_victimVictimVictim0123456789";
+        onHost(
+            `rm -rf ${priv} && mkdir -m 700 ${priv} && mkdir -m 755 ${priv}/codex && printf marker > ${priv}/codex/VICTIM-MARKER && ` +
+                `printf %s ${victimToken} > ${priv}/token && chown -R ${uid}:${uid} ${priv}/codex ${priv}/token && chmod 644 ${priv}/token`,
+        );
+        const dir = fs.mkdtempSync("/tmp/gfh-race-");
+        fs.chownSync(dir, uid, uid);
+        const stop = path.join(dir, "stop");
+        const s = secrets();
+        // The adversary: a staged token becomes a link to the root-only token at once; the Codex directory becomes a link
+        // to the root-only one while a `docker run` runs (it watches /proc, as any user can), after every check before it.
+        const racer: ChildProcess = spawn(
+            "runuser",
+            [
+                "-u", t.sb.sshUser, "--", "sh", "-c",
+                `while [ ! -e ${stop} ]; do for f in ${s}/.gh-token.*; do [ -f "$f" ] && [ ! -L "$f" ] && ln -sfn ${priv}/token "$f" 2>/dev/null; done; ` +
+                    `if pgrep -f '^docker run' >/dev/null && mv -T ${s}/codex ${s}/codex.real 2>/dev/null; then ln -s ${priv}/codex ${s}/codex; ` +
+                    // Which container: read from /proc (pgrep -a truncates a long command line).
+                    `echo swap >> ${dir}/swaps; for p in $(pgrep -f '^docker run'); do tr '\\0' ' ' < /proc/$p/cmdline | grep -o 'gfh-checks=ok\\|with-api-key\\|login status' >> ${dir}/swaps; done; ` +
+                    `while pgrep -f '^docker run' >/dev/null; do sleep 0.01; done; rm -f ${s}/codex; mv -T ${s}/codex.real ${s}/codex; fi; ` +
+                    "done",
+            ],
+            { stdio: "ignore" },
+        );
+        const since = ((await (await fetch(`${t.sb.controlUrl}/_control/requests`)).json()) as Array<{ seq: number }>).at(-1)?.seq ?? 0;
+        const errors: string[] = [];
+        try {
+            // Three runs, each with the Codex login to make again (the login container writes the Codex directory).
+            for (let i = 0; i < 3; i++) {
+                errors.push(((await upError(t.stack)) ?? "up passed").slice(-300)); // fails when the adversary is caught, passes when it is not
+                asRuntimeUser(t.sb, `rm -f ${s}/codex/auth.json ${s}/codex.real/auth.json 2>/dev/null; true`);
+            }
+        } finally {
+            fs.writeFileSync(stop, "");
+            await new Promise((r) => (racer.exitCode === null ? racer.once("exit", r) : r(undefined)));
+            asRuntimeUser(t.sb, `if [ -L ${s}/codex ]; then rm ${s}/codex; fi; if [ -d ${s}/codex.real ]; then rmdir ${s}/codex 2>/dev/null; mv -T ${s}/codex.real ${s}/codex; fi; true`);
+        }
+        try {
+            // Nothing wrote the root-only Codex directory (codex login writes auth.json, log/, tmp/), nothing read the token.
+            expect(onHost(`ls -A ${priv}/codex`).trim()).toBe("VICTIM-MARKER");
+            const seen = (await (await fetch(`${t.sb.controlUrl}/_control/requests?since=${since}`)).json()) as Array<{ auth: { tokenSha256: string } | null }>;
+            const victimSha = crypto.createHash("sha256").update(victimToken).digest("hex").slice(0, 16);
+            expect(seen.length).toBeGreaterThan(0);
+            // The adversary did swap while containers ran (which ones, when /proc told it, in the message).
+            const swaps = fs.readFileSync(path.join(dir, "swaps"), "utf8");
+            expect(swaps.split("\n").filter((l) => l === "swap").length, `${swaps}\n${errors.join("\n")}`).toBeGreaterThan(1);
+            expect(seen.filter((r) => r.auth?.tokenSha256 === victimSha)).toEqual([]);
+            // No staging directory or mount left behind.
+            expect(onHost("ls -A /run | grep -c '^gfh-container\\.' || true").trim()).toBe("0");
+            expect(onHost("grep -c gfh-container /proc/self/mountinfo || true").trim()).toBe("0");
+            expect(victimState()).toBe(before);
+        } finally {
+            onHost(`rm -rf ${priv}`);
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+        // Without the adversary the next run converges.
+        await upOk(t.stack);
+        expect(fs.readFileSync(`${s}/gh-token`, "utf8")).toBe(t.sb.validToken);
+    }, 900_000);
 });
 
 /**

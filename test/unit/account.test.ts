@@ -75,7 +75,8 @@ describe("forHost: the config for the home a host reports", () => {
     });
 
     it("checks the security rules against the real home, naming the host and the key", () => {
-        const c = parseConfig(rawConfig({ profile: { dockerArgs: ["-v", "/var/lib/user:/h"] } }));
+        // Listed, so that only the home the host reports makes it forbidden.
+        const c = parseConfig(rawConfig({ allowedBindSources: [{ path: "/var/lib/user" }], profile: { dockerArgs: ["-v", "/var/lib/user:/h:ro"] } }));
         let err: ConfigError | undefined;
         try {
             forHost(c, at("/var/lib/user"), WHERE);
@@ -83,7 +84,7 @@ describe("forHost: the config for the home a host reports", () => {
             err = e as ConfigError;
         }
         expect(err).toBeInstanceOf(ConfigError);
-        expect(err?.message).toContain(`${WHERE}: github-flows-host:profile.dockerArgs: mount '/var/lib/user:/h' exposes the runtime user's home directory /var/lib/user`);
+        expect(err?.message).toContain(`${WHERE}: github-flows-host:profile.dockerArgs: mount '/var/lib/user:/h:ro' exposes the runtime user's home directory /var/lib/user`);
         expect(() => forHost(parseConfig(rawConfig({ secretsDir: "/var/lib/user/.ssh/s" })), at("/var/lib/user"), WHERE)).toThrow(/github-flows-host:secretsDir/);
     });
 

@@ -229,7 +229,7 @@ describe("checks as the runtime user (SSH user root)", () => {
         fs.renameSync(path.join(bin, "docker"), path.join(bin, "docker-fake"));
         fs.writeFileSync(
             path.join(bin, "docker"),
-            `#!/bin/sh\nfor a do case "$a" in type=bind,src=*gh-token.verify*) f=\${a#type=bind,src=}; stat -c %u "\${f%%,*}" >> "$FAKE_LOG/staged-owner";; esac; done\nexec "${bin}/docker-fake" "$@"\n`,
+            `#!/bin/sh\nfor a do case "$a" in type=bind,src=*dst=/run/secrets/gh-token*) f=\${a#type=bind,src=}; stat -c %u "\${f%%,*}" >> "$FAKE_LOG/staged-owner";; esac; done\nexec "${bin}/docker-fake" "$@"\n`,
         );
         for (const f of fs.readdirSync(bin)) fs.chmodSync(path.join(bin, f), 0o755);
         log = fs.mkdtempSync(path.join(base, "log-"));
@@ -251,7 +251,7 @@ describe("checks as the runtime user (SSH user root)", () => {
         requiredPermission: "push",
     });
 
-    it("stages the token as the runtime user", () => {
+    it("stages the token for a container of the runtime user, outside its tree", () => {
         asAdversary(`mkdir -m 700 ${home}/.secrets/codex && echo '{}' > ${home}/.secrets/codex/auth.json`);
         const r = run(verifyScript(spec()), GOOD, env());
         expect(r.code, r.stderr).toBe(0);

@@ -7,6 +7,9 @@ import { rawConfig } from "../fixtures/config";
 
 /** The setup document's layout, derived by the config schema. */
 const layout: Layout = parseConfig(rawConfig());
+/** The same with host paths the operator listed in allowedBindSources. */
+const listed = (...sources: Array<string | { path: string; readWrite: boolean }>): Layout =>
+    parseConfig({ ...rawConfig(), allowedBindSources: sources.map((p) => (typeof p === "string" ? { path: p } : p)) });
 
 const DOC_CODEX_MOUNT = "type=bind,src=/home/user/.secrets/codex,dst=/home/user/.codex";
 const DOC_TOKEN_MOUNT = "type=bind,src=/home/user/.secrets/gh-token,dst=/run/secrets/gh-token,readonly";
@@ -87,13 +90,19 @@ describe("checkDockerArgs: the document's forbidden mounts", () => {
         ["named volume", ["-v", "cache:/cache"]],
         ["tmpfs mount", ["--mount", "type=tmpfs,dst=/tmp"]],
         ["the workspace (as the document's login command mounts it)", ["--mount", "type=bind,src=/home/user/app/github-flows/var/work,dst=/workspace"]],
-        ["a sibling of the home directory's forbidden entries", ["-v", "/home/user/.sshx:/x"]],
-        ["/home/username (not /home/user)", ["-v", "/home/username:/x"]],
-        ["/run/docker.sockets", ["-v", "/run/docker.sockets:/x"]],
         ["no mounts", ["--network", "host", "-e", "A=/home/user"]],
         ["other short flags", ["-w", "/workspace", "-e", "HOME=/home/user", "-u", "1000"]],
     ])("accepts %s", (_name, args) => {
         expect(checkDockerArgs(args, layout)).toEqual([]);
+    });
+
+    it.each([
+        ["a sibling of the home directory's forbidden entries", "/home/user/.sshx"],
+        ["/home/username (not /home/user)", "/home/username"],
+        ["/run/docker.sockets", "/run/docker.sockets"],
+    ])("accepts %s once listed in allowedBindSources (the forbidden rules do not over-reach)", (_name, src) => {
+        expect(checkDockerArgs(["-v", `${src}:/x:ro`], listed(src))).toEqual([]);
+        expect(checkDockerArgs(["-v", `${src}:/x:ro`], layout).join("\n")).toMatch(/not the token file, the Codex directory, the workspace or a source listed in allowedBindSources/);
     });
 });
 
@@ -212,9 +221,14 @@ describe("checkDockerArgs: options are judged as the Docker CLI parses them, den
         ["a numeric user and a workdir", ["--user", "1000:1000", "-u", "1001", "-w", "/workspace/repo", "--workdir=/tmp"]],
         ["tmpfs, labels, hosts, dns", ["--tmpfs", "/tmp:size=64m", "-l", "flows=1", "--label=k", "--add-host", "github.localhost:127.0.0.1", "--add-host=h=::1", "--add-host", "gw:host-gateway", "--dns", "10.0.0.2", "--dns-search", "corp"]],
         ["a named volume and a tmpfs mount", ["-v", "cache:/cache", "--mount", "type=volume,src=npm,dst=/npm", "--mount", "type=tmpfs,dst=/scratch,tmpfs-size=1m", "-v", "/anon"]],
-        ["an allowed host path read-only", ["-v", "/opt/tools:/tools:ro", "--mount", "type=bind,src=/srv/cache,dst=/c"]],
     ])("accepts %s", (_name, args) => {
         expect(checkDockerArgs(args, layout)).toEqual([]);
+    });
+
+    it("accepts listed host paths: read-only ones read-only, a readWrite one writable", () => {
+        const l = listed("/opt/tools", { path: "/srv/cache", readWrite: true });
+        expect(checkDockerArgs(["-v", "/opt/tools:/tools:ro", "--mount", "type=bind,src=/srv/cache,dst=/c", "-v", "/opt/tools/bin/:/b:ro"], l)).toEqual([]);
+        expect(checkDockerArgs(["-v", "/opt/tools:/tools"], l).join("\n")).toMatch(/binds \/opt\/tools writable, but allowedBindSources lists it read-only/);
     });
 
     it("keeps the accepted options a short, named list", () => {
@@ -237,10 +251,10 @@ describe("checkDockerArgs: mounts as docker reads them", () => {
         ["the last src wins", ["--mount", "type=bind,src=/srv/ok,src=/home/user,dst=/x"], home],
         ["source then src", ["--mount", "type=bind,source=/srv/ok,src=/home/user/.ssh,dst=/x"], /SSH configuration/],
         ["a quoted src field after a plain one", ["--mount", 'type=bind,src=/srv/ok,"src=/home/user",dst=/x'], home],
-        ["type=volume with o=bind and device=<path>", ["--mount", "type=volume,src=vol,dst=/x,volume-opt=type=none,volume-opt=o=bind,volume-opt=device=/home/user"], home],
-        ["the default type (volume) with o=bind and device", ["--mount", "src=vol,dst=/x,volume-opt=o=bind,volume-opt=device=/var/run/docker.sock"], /Docker socket/],
-        ["an anonymous volume with o=rbind", ["--mount", "dst=/x,volume-opt=o=rbind,volume-opt=device=/home//user/"], home],
-        ["volume-subpath into a bound device", ["--mount", "type=volume,src=vol,dst=/x,volume-opt=o=bind,volume-opt=device=/home/user,volume-subpath=.ssh"], /SSH configuration/],
+        ["type=volume with o=bind and device=<path>", ["--mount", "type=volume,src=vol,dst=/x,volume-opt=type=none,volume-opt=o=bind,volume-opt=device=/home/user"], /volume-opt is refused/],
+        ["the default type (volume) with o=bind and device", ["--mount", "src=vol,dst=/x,volume-opt=o=bind,volume-opt=device=/var/run/docker.sock"], /volume-opt is refused/],
+        ["an anonymous volume with o=rbind", ["--mount", "dst=/x,volume-opt=o=rbind,volume-opt=device=/home//user/"], /volume-opt is refused/],
+        ["volume-subpath into a bound device", ["--mount", "type=volume,src=vol,dst=/x,volume-opt=o=bind,volume-opt=device=/home/user,volume-subpath=.ssh"], /volume-opt is refused/],
         ["/proc/<pid>/root", ["-v", "/proc/1/root/home/user/.ssh:/x"], /\/proc \(\/proc\/<pid>\/root reaches/],
         ["/proc/self/root", ["--mount", "type=bind,src=/proc/self/root,dst=/x"], /\/proc/],
         ["/sys", ["-v", "/sys:/sys"], /\/sys/],
@@ -274,14 +288,14 @@ describe("checkDockerArgs: mounts as docker reads them", () => {
     it.each([
         ["the token with ro=f", ["--mount", "type=bind,src=/home/user/.secrets/gh-token,dst=/t,ro=f"], /GitHub token file writable/],
         ["the token with readonly then readonly=False", ["--mount", "type=bind,src=/home/user/.secrets/gh-token,dst=/t,readonly,readonly=False"], /writable/],
-        ["the token through a volume bind", ["--mount", "dst=/t,volume-opt=o=bind,volume-opt=device=/home/user/.secrets/gh-token"], /writable/],
+        ["the token through a volume bind", ["--mount", "dst=/t,volume-opt=o=bind,volume-opt=device=/home/user/.secrets/gh-token"], /volume-opt is refused/],
         ["readonly=yes (docker refuses it)", ["--mount", "type=bind,src=/srv/x,dst=/t,readonly=yes"], /docker would refuse it: invalid value for readonly/],
         ["a bare quote (docker refuses it)", ["--mount", 'type=bind,src="/srv/x",dst=/t'], /docker would refuse it: bare "/],
         ["an unknown mount type", ["--mount", "type=image,src=alpine,dst=/i"], /type 'image' is not accepted/],
         ["bind-propagation", ["--mount", "type=bind,src=/srv/x,dst=/t,bind-propagation=rshared"], /'bind-propagation' is not accepted with type=bind/],
         ["a volume plugin", ["--mount", "type=volume,src=vol,dst=/t,volume-driver=rexray"], /volume-driver 'rexray'/],
-        ["a device mount through the local driver", ["--mount", "type=volume,src=vol,dst=/t,volume-opt=type=ext4,volume-opt=device=/dev/sda1"], /volume-opt is accepted only for a bind/],
-        ["an NFS mount through the local driver", ["--mount", "type=volume,src=vol,dst=/t,volume-opt=type=nfs,volume-opt=o=addr=10.0.0.1"], /volume-opt is accepted only for a bind/],
+        ["a device mount through the local driver", ["--mount", "type=volume,src=vol,dst=/t,volume-opt=type=ext4,volume-opt=device=/dev/sda1"], /volume-opt is refused/],
+        ["an NFS mount through the local driver", ["--mount", "type=volume,src=vol,dst=/t,volume-opt=type=nfs,volume-opt=o=addr=10.0.0.1"], /volume-opt is refused/],
         ["a path as a volume name", ["--mount", "type=volume,src=/home/user,dst=/t"], /not a volume name/],
         ["-v with an SELinux relabel of a host path", ["-v", "/srv/x:/t:Z"], /mode 'Z' is not accepted/],
         ["-v with shared propagation", ["-v", "/srv/x:/t:rshared"], /mode 'rshared' is not accepted/],

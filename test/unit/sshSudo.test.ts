@@ -20,7 +20,7 @@ import {
     targetOf,
 } from "../../lib/ssh";
 import { hostAccountProvider } from "../../providers/hostAccount";
-import { ME, sh, tempDirForFile } from "../fixtures/sh";
+import { sh, tempDirForFile } from "../fixtures/sh";
 
 /**
  * A sudo admin login: the launcher's text run for real (`/bin/sh -c` as sshd runs it) behind an in-process SSH
