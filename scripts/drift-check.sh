@@ -31,6 +31,8 @@ done
 [[ -n "$STACK" ]] || { echo "drift-check: no stack: pass --stack NAME or set GFH_STACK" >&2; exit 2; }
 [[ -f "$PROJECT/Pulumi.yaml" ]] || { echo "drift-check: no Pulumi.yaml in $PROJECT" >&2; exit 2; }
 command -v pulumi >/dev/null || { echo "drift-check: pulumi is not on PATH" >&2; exit 2; }
+# Under the systemd unit the checkout is read-only: boot/program.js builds into the unit's cache directory.
+if [[ -n "${CACHE_DIRECTORY:-}" ]]; then export XDG_CACHE_HOME="$CACHE_DIRECTORY"; fi
 # Offline hosts: no update check, no plugin download attempts (each costs seconds of retries).
 export PULUMI_SKIP_UPDATE_CHECK="${PULUMI_SKIP_UPDATE_CHECK:-true}"
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="${PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION:-true}"

@@ -26,8 +26,9 @@ gfh_node_modules .
 phase "type check"
 npx tsc --noEmit -p tsconfig.check.json
 
-phase "test tools (systemd-analyze checks the drift job's unit files)"
-command -v systemd-analyze >/dev/null || { apt-get update >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends systemd >/dev/null; }
+phase "test tools (systemd-analyze checks the drift job's unit files; setfacl plants ACLs)"
+command -v systemd-analyze >/dev/null && command -v setfacl >/dev/null ||
+  { apt-get update >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends systemd acl >/dev/null; }
 
 phase "unit tests"
 npx vitest run test/unit --reporter=default --reporter=json --outputFile.json="$reports/unit.json"
