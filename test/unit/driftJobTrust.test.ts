@@ -358,3 +358,32 @@ describe("the drift unit's sandbox", () => {
         expect(fs.readFileSync(path.join(fake, "seen"), "utf8")).toBe("/elsewhere\n");
     });
 });
+
+describe("drift-check.sh as root checks again, on every run, what it is about to run", () => {
+    it("a checkout, pulumi or plugin another user can change since the install: exit 2, pulumi not run", () => {
+        const w = world();
+        const ran = path.join(w.base, "pulumi-ran");
+        fs.writeFileSync(path.join(w.bin, "pulumi"), `#!/bin/sh\ntouch '${ran}'\necho '{}'\n`, { mode: 0o755 });
+        const run = () =>
+            spawnSync("bash", [path.join(REPO, "scripts/drift-check.sh"), "--stack", "s", "--cwd", w.project], {
+                encoding: "utf8",
+                env: { ...process.env, PATH: `${w.bin}:${process.env.PATH}`, PULUMI_HOME: w.home },
+            });
+        // Root's alone: it runs (the fake pulumi prints no report: exit 2, but it ran).
+        expect(run().stderr).not.toContain("not run");
+        expect(fs.existsSync(ran)).toBe(true);
+        fs.rmSync(ran);
+        for (const [plant, undo, named] of [
+            [() => fs.chownSync(path.join(w.project, "lib/config.ts"), NOBODY, NOBODY), () => fs.chownSync(path.join(w.project, "lib/config.ts"), 0, 0), path.join(w.project, "lib/config.ts")],
+            [() => fs.chmodSync(w.bin, 0o777), () => fs.chmodSync(w.bin, 0o755), w.bin],
+            [() => fs.chownSync(path.join(w.home, "plugins"), NOBODY, NOBODY), () => fs.chownSync(path.join(w.home, "plugins"), 0, 0), path.join(w.home, "plugins")],
+        ] as Array<[() => void, () => void, string]>) {
+            plant();
+            const r = run();
+            undo();
+            expect(r.status).toBe(2);
+            expect(r.stderr).toMatch(new RegExp(`drift-check: not run: .*: ${esc(named)} (is owned by nobody|is writable by others)`));
+            expect(fs.existsSync(ran)).toBe(false);
+        }
+    });
+});
