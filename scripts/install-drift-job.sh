@@ -64,7 +64,8 @@ env_value() { sed -n "s/^[[:space:]]*$1=//p" "$ENVFILE" | tail -n 1 | tr -d "\"'
 # These are the installer's, or would make the job load code from anywhere.
 while IFS= read -r key; do
   case "$key" in
-    PATH|GFH_PROJECT_DIR|GFH_STACK|XDG_CACHE_HOME|NODE_OPTIONS|NODE_PATH|LD_*|BASH_ENV|ENV)
+    NODE_EXTRA_CA_CERTS) ;;
+    PATH|HOME|TMPDIR|GFH_*|XDG_*|NODE_*|TS_NODE_*|LD_*|BASH_ENV|ENV|BASH_FUNC_*)
       die "--env-file: $ENVFILE sets $key; remove it (the installer sets the job's PATH and project dir; $key must not point the job at other code)" ;;
   esac
 done < <(sed -n 's/^[[:space:]]*\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' "$ENVFILE")

@@ -256,7 +256,7 @@ describe("install-drift-job.sh: root runs nothing another user can change", () =
         expect(r.stderr).toMatch(reason);
     });
 
-    it.each(["NODE_OPTIONS=--require /home/alice/x.js", "NODE_PATH=/home/alice", "LD_PRELOAD=/home/alice/x.so", "LD_LIBRARY_PATH=/home/alice", "BASH_ENV=/home/alice/rc", "PATH=/home/alice/bin:/usr/bin", "GFH_PROJECT_DIR=/home/alice/gfh", "XDG_CACHE_HOME=/home/alice/.cache"])(
+    it.each(["NODE_OPTIONS=--require /home/alice/x.js", "NODE_PATH=/home/alice", "LD_PRELOAD=/home/alice/x.so", "LD_LIBRARY_PATH=/home/alice", "BASH_ENV=/home/alice/rc", "PATH=/home/alice/bin:/usr/bin", "GFH_PROJECT_DIR=/home/alice/gfh", "XDG_CACHE_HOME=/home/alice/.cache", "HOME=/home/alice", "TMPDIR=/home/alice/tmp", "NODE_COMPILE_CACHE=/home/alice/v8", "TS_NODE_COMPILER=/home/alice/tsc.js"])(
         "refuses an env file that sets %s (code from elsewhere, or the installer's own keys)",
         (line) => {
             const w = world();
