@@ -35,7 +35,7 @@ command -v pulumi >/dev/null || { echo "drift-check: pulumi is not on PATH" >&2;
 # installed: the checkouts, pulumi's bin dir, node, the language host and the engine's plugins are checked again on
 # every run (a later chown or an `npm ci` by someone else must not turn the hourly job into theirs).
 if [[ $EUID -eq 0 ]]; then
-  . "$ROOT/scripts/lib/trust.sh"
+  . "$ROOT/scripts/lib/trust.sh" || { echo "drift-check: $ROOT/scripts/lib/trust.sh is missing" >&2; exit 2; }
   distrusted() { echo "drift-check: not run: $1: $2: root would run code that another user can change" >&2; exit 2; }
   for dir in "$ROOT" "$PROJECT" "$(dirname -- "$(command -v pulumi)")" "${PULUMI_HOME:-$HOME/.pulumi}"; do
     real="$(realpath -m -- "$dir")"
