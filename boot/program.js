@@ -111,6 +111,8 @@ function build(files, out) {
             fs.mkdirSync(path.dirname(dst), { recursive: true, mode: 0o755 });
             fs.writeFileSync(dst, r.outputText, { mode: 0o644 });
         }
+        // A build outside the checkout (the cache dir) finds the checkout's packages through this link.
+        if (path.dirname(path.dirname(out)) !== ROOT) fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(tmp, "node_modules"));
     } catch (e) {
         fs.rmSync(tmp, { recursive: true, force: true });
         throw e;

@@ -123,7 +123,8 @@ describe("boot/program.js: loads only a build nobody else can change", () => {
             fs.symlinkSync(path.join(REPO, "node_modules"), path.join(p, "node_modules"));
             for (const d of ["components", "providers", "lib"]) fs.mkdirSync(path.join(p, d));
             fs.writeFileSync(path.join(p, "lib/value.ts"), `export const value: number = 7;\n`);
-            fs.writeFileSync(path.join(p, "index.ts"), `import { value } from "./lib/value";\nexport const out: { value: number } = { value };\n`);
+            // A package import: a build outside the checkout (the cache dir) must still find the checkout's node_modules.
+            fs.writeFileSync(path.join(p, "index.ts"), `import { z } from "zod";\nimport { value } from "./lib/value";\nexport const out: { value: number } = { value: z.number().parse(value) };\n`);
         } else fs.cpSync(template, p, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
         const cache = path.join(base, "cache");
         fs.mkdirSync(cache, { mode: 0o700 });
