@@ -128,6 +128,8 @@ units="$ROOT/etc/systemd/system"
 conf="$ROOT/etc/github-flows-host/drift"
 install -d -m 0755 "$units"
 install -d -m 0700 "$conf"
+# The one directory of root's home the unit may write (ReadWritePaths): the program's ssh-agent socket lives there.
+install -d -m 0700 "$ROOT$(getent passwd root | cut -d: -f6)/.github-flows-host"
 install -m 0644 "$REPO/deploy/systemd/github-flows-drift@.service" "$units/github-flows-drift@.service"
 install -m 0644 "$REPO/deploy/systemd/github-flows-drift@.timer" "$units/github-flows-drift@.timer"
 tmp="$(umask 077 && mktemp "$conf/.$STACK.env.XXXXXX")"

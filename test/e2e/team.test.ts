@@ -123,9 +123,11 @@ describe("team use: shared state in PostgreSQL, two operators, the drift job", (
             for (const d of [cache, tmp]) fs.mkdirSync(d, { mode: 0o700 });
             const confine = [
                 "set -e",
-                'for d in "$CACHE_DIRECTORY" "$TMPDIR"; do mount --bind "$d" "$d"; done',
+                // ReadWritePaths=-/root/.github-flows-host: the program's ssh-agent socket (the installer makes the dir).
+                'mkdir -p -m 0700 "$HOME/.github-flows-host"',
+                'for d in "$CACHE_DIRECTORY" "$TMPDIR" "$HOME/.github-flows-host"; do mount --bind "$d" "$d"; done',
                 "awk '{ print $2 }' /proc/self/mounts | sort -u | while read -r m; do",
-                '  case "$m" in /proc|/proc/*|/sys|/sys/*|/dev|/dev/*|"$CACHE_DIRECTORY"|"$TMPDIR") continue ;; esac',
+                '  case "$m" in /proc|/proc/*|/sys|/sys/*|/dev|/dev/*|"$CACHE_DIRECTORY"|"$TMPDIR"|"$HOME/.github-flows-host") continue ;; esac',
                 '  mount -o remount,bind,ro "$m" 2>/dev/null || true',
                 "done",
                 'for probe in /.gfh-probe "$HOME/.gfh-probe" "$GFH_PROJECT_DIR/.gfh-probe"; do',

@@ -335,7 +335,8 @@ describe("the drift unit's sandbox", () => {
         ]) {
             expect(svc).toMatch(new RegExp(`^${esc(line)}$`, "m"));
         }
-        expect(svc).not.toMatch(/^ReadWritePaths=/m);
+        // Writable: its cache (CacheDirectory=) and the program's ssh-agent socket dir in root's home, nothing else.
+        expect([...svc.matchAll(/^ReadWritePaths=(.*)$/gm)].map((m) => m[1])).toEqual(["-/root/.github-flows-host"]);
     });
 
     it("systemd-analyze security rates it OK (exposure at most 3.0 of 10; the unit as it was rated 8.2)", () => {
