@@ -31,6 +31,23 @@ done
 [[ -n "$STACK" ]] || { echo "drift-check: no stack: pass --stack NAME or set GFH_STACK" >&2; exit 2; }
 [[ -f "$PROJECT/Pulumi.yaml" ]] || { echo "drift-check: no Pulumi.yaml in $PROJECT" >&2; exit 2; }
 command -v pulumi >/dev/null || { echo "drift-check: pulumi is not on PATH" >&2; exit 2; }
+# As root (the systemd job), run nothing another user can change, as install-drift-job.sh checked when it was
+# installed: the checkouts, pulumi's bin dir, node, the language host and the engine's plugins are checked again on
+# every run (a later chown or an `npm ci` by someone else must not turn the hourly job into theirs).
+if [[ $EUID -eq 0 ]]; then
+  . "$ROOT/scripts/lib/trust.sh" || { echo "drift-check: $ROOT/scripts/lib/trust.sh is missing" >&2; exit 2; }
+  distrusted() { echo "drift-check: not run: $1: $2: root would run code that another user can change" >&2; exit 2; }
+  for dir in "$ROOT" "$PROJECT" "$(dirname -- "$(command -v pulumi)")" "${PULUMI_HOME:-$HOME/.pulumi}"; do
+    real="$(realpath -m -- "$dir")"
+    why="$(trust_tree "$real")" || distrusted "$dir" "$why"
+  done
+  for tool in node pulumi-language-nodejs; do
+    found="$(command -v "$tool")" || continue
+    why="$(trust_path "$found")" || distrusted "$found" "$why"
+  done
+fi
+# Under the systemd unit the checkout is read-only: boot/program.js builds into the unit's cache directory.
+if [[ -n "${CACHE_DIRECTORY:-}" ]]; then export XDG_CACHE_HOME="$CACHE_DIRECTORY"; fi
 # Offline hosts: no update check, no plugin download attempts (each costs seconds of retries).
 export PULUMI_SKIP_UPDATE_CHECK="${PULUMI_SKIP_UPDATE_CHECK:-true}"
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="${PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION:-true}"

@@ -9,7 +9,9 @@ import { REPO, sandbox, Sandbox } from "./harness";
 /**
  * scripts/pin-host-key.sh against real sshds: the sandbox host's (read only: it only scans the key) and two of its
  * own with other key sets, plus a port nobody listens on and a TCP server that is not SSH. Its stack is a copy of
- * Pulumi.prod.yaml on a file backend in a temp dir, edited only by the script.
+ * Pulumi.prod.yaml on a file backend in a temp dir, edited only by the script. A key is pinned only once compared:
+ * with --expect (the fingerprint the host shows on its console: here ssh-keygen of the sshd's own public key file)
+ * or at a prompt on a terminal (`script` gives the run a pty).
  */
 const SCRIPT = path.join(REPO, "scripts/pin-host-key.sh");
 
@@ -77,6 +79,19 @@ describe("scripts/pin-host-key.sh", () => {
     const setHosts = (h: unknown[]) =>
         pulumi("config", "set-all", "--json", JSON.stringify({ "github-flows-host:hosts": { value: JSON.stringify(h), objectValue: h, secret: false } }));
     const fingerprint = (key: string) => execFileSync("ssh-keygen", ["-lf", "-"], { input: key, encoding: "utf8" }).split(" ")[1];
+    /** A well-formed fingerprint of no key here. */
+    const NO_KEY = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    /** Runs the script on a terminal (a pty from util-linux `script`), typing `answer` at its prompt. */
+    const pinOnTty = (answer: string, ...args: string[]): Result => {
+        const cmd = ["bash", SCRIPT, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+        try {
+            const stdout = execFileSync("script", ["-qec", cmd, "/dev/null"], { cwd: dir, env, input: answer, encoding: "utf8" });
+            return { code: 0, stdout, stderr: "" };
+        } catch (e) {
+            const x = e as { status: number; stdout: string };
+            return { code: x.status, stdout: x.stdout, stderr: "" };
+        }
+    };
 
     beforeAll(async () => {
         sb = sandbox();
@@ -107,10 +122,10 @@ describe("scripts/pin-host-key.sh", () => {
     });
 
     it("pins the sandbox host's key into the template's hosts, printing the fingerprint ssh-keygen gives", async () => {
-        const r = await pin("flows-1", sb.host, String(sb.port), sb.sshUser);
+        const r = await pin("--expect", fingerprint(sb.hostKey), "flows-1", sb.host, String(sb.port), sb.sshUser);
         expect(r.code, r.stderr).toBe(0);
         expect(r.stdout).toContain(fingerprint(sb.hostKey));
-        expect(r.stdout).toContain("ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub");
+        expect(r.stdout).toContain("the fingerprint is the one given with --expect");
         expect(hosts()).toEqual([{ name: "flows-1", address: sb.host, port: sb.port, user: sb.sshUser, hostKey: sb.hostKey }]);
         // The rest of the stack file is as shipped, comments included.
         const shipped = fs.readFileSync(path.join(REPO, "Pulumi.prod.yaml"), "utf8").split("\n").filter((l) => l.startsWith("#"));
@@ -121,10 +136,10 @@ describe("scripts/pin-host-key.sh", () => {
         const proxy = { address: "203.0.113.2", port: 22, user: "deploy", hostKey: sb.hostKey };
         const other = { name: "other", address: "203.0.113.9", port: 22, user: "root", hostKey: sb.hostKey };
         setHosts([{ ...hosts()[0], proxy }, other]);
-        const r = await pin("flows-1", "127.0.0.1", String(all.port));
+        const r = await pin("--expect", fingerprint(all.keys.ed25519), "flows-1", "127.0.0.1", String(all.port));
         expect(r.code, r.stderr).toBe(0);
         expect(r.stdout).toContain("updated github-flows-host:hosts[0]");
-        const r2 = await pin("flows-2", sb.host, String(sb.port), sb.sshUser);
+        const r2 = await pin("--stack", "pin", "--expect", fingerprint(sb.hostKey), "flows-2", sb.host, String(sb.port), sb.sshUser);
         expect(r2.code, r2.stderr).toBe(0);
         expect(r2.stdout).toContain("added as github-flows-host:hosts[2]");
         expect(hosts()).toEqual([
@@ -134,12 +149,67 @@ describe("scripts/pin-host-key.sh", () => {
         ]);
     });
 
-    it("prefers ed25519; takes ecdsa from a host without one", async () => {
-        const r = await pin("ecdsa-host", "127.0.0.1", String(ecdsaOnly.port), "user");
+    it("pins the key whose fingerprint was given: the ECDSA key of a host that also has ed25519, or of a host without one", async () => {
+        const r = await pin("--expect", fingerprint(ecdsaOnly.keys.ecdsa), "ecdsa-host", "127.0.0.1", String(ecdsaOnly.port), "user");
         expect(r.code, r.stderr).toBe(0);
-        expect(r.stdout).toContain(fingerprint(ecdsaOnly.keys.ecdsa));
-        expect(r.stdout).toContain("ssh_host_ecdsa_key.pub");
+        expect(r.stdout).toContain(`ECDSA key ${fingerprint(ecdsaOnly.keys.ecdsa)}`);
         expect(hosts().find((h: { name: string }) => h.name === "ecdsa-host").hostKey).toBe(ecdsaOnly.keys.ecdsa);
+        const both = await pin("--expect", fingerprint(all.keys.ecdsa), "ecdsa-2", "127.0.0.1", String(all.port));
+        expect(both.code, both.stderr).toBe(0);
+        expect(hosts().find((h: { name: string }) => h.name === "ecdsa-2").hostKey).toBe(all.keys.ecdsa);
+    });
+
+    it("a fingerprint that is not the host's: exit 1, both fingerprints printed, nothing written", async () => {
+        const before = fs.readFileSync(stackFile, "utf8");
+        // Another host's key (as if the operator copied the wrong line, or someone on the path answered the scan).
+        const r = await pin("--expect", fingerprint(all.keys.ed25519), "flows-1", sb.host, String(sb.port), sb.sshUser);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain(`host key mismatch for ${sb.host} port ${sb.port}: nothing was written`);
+        expect(r.stderr).toContain(`expected (--expect):  ${fingerprint(all.keys.ed25519)}`);
+        expect(r.stderr).toContain(fingerprint(sb.hostKey));
+        expect(r.stdout).toBe("");
+        // The RSA key of a host pinned as ed25519 elsewhere is no match for its ed25519 fingerprint either.
+        const rsa = await pin("--expect", fingerprint(all.keys.rsa), "x", "127.0.0.1", String(ecdsaOnly.port));
+        expect(rsa.code).toBe(1);
+        expect(rsa.stderr).toContain(fingerprint(ecdsaOnly.keys.ecdsa));
+        expect(rsa.stderr).toContain(fingerprint(ecdsaOnly.keys.rsa));
+        const none = await pin("--expect", NO_KEY, "flows-1", sb.host, String(sb.port), sb.sshUser);
+        expect(none.code).toBe(1);
+        expect(fs.readFileSync(stackFile, "utf8")).toBe(before);
+    });
+
+    it("without --expect and without a terminal: refused before contacting the host (exit 2), saying how to read the fingerprint out of band", async () => {
+        const before = fs.readFileSync(stackFile, "utf8");
+        let connections = 0;
+        const counter = net.createServer((s) => (connections++, s.destroy()));
+        await new Promise<void>((r) => counter.listen(0, "127.0.0.1", r));
+        try {
+            const r = await pin("web", "127.0.0.1", String((counter.address() as net.AddressInfo).port));
+            expect(r.code).toBe(2);
+            expect(r.stderr).toContain("no --expect and no terminal to ask on");
+            expect(r.stderr).toContain("ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub");
+            expect(r.stderr).toContain("--expect SHA256:");
+        } finally {
+            counter.close();
+        }
+        expect(connections).toBe(0);
+        expect(fs.readFileSync(stackFile, "utf8")).toBe(before);
+    });
+
+    it("on a terminal without --expect: shows the fingerprint and pins only after 'yes'", async () => {
+        const before = fs.readFileSync(stackFile, "utf8");
+        for (const answer of ["no\n", "\n", "y\n", "YES please\n", ""]) {
+            const r = pinOnTty(answer, "tty-host", "127.0.0.1", String(ecdsaOnly.port));
+            expect(r.code, r.stdout).toBe(1);
+            expect(r.stdout).toContain(fingerprint(ecdsaOnly.keys.ecdsa));
+            expect(r.stdout).toContain("ssh-keygen -lf /etc/ssh/ssh_host_ecdsa_key.pub");
+            expect(r.stdout).toContain("not pinned (answer was not 'yes'): nothing was written");
+            expect(fs.readFileSync(stackFile, "utf8")).toBe(before);
+        }
+        const yes = pinOnTty("yes\n", "tty-host", "127.0.0.1", String(ecdsaOnly.port));
+        expect(yes.code, yes.stdout).toBe(0);
+        expect(yes.stdout).toContain("the fingerprint was confirmed at the prompt");
+        expect(hosts().find((h: { name: string }) => h.name === "tty-host").hostKey).toBe(ecdsaOnly.keys.ecdsa);
     });
 
     it.each([
@@ -154,6 +224,13 @@ describe("scripts/pin-host-key.sh", () => {
         [["web", "127.0.0.1", "22", "Root"], "bad USER Root"],
         [["web"], "NAME ADDRESS [PORT] [USER]"],
         [["web", "127.0.0.1", "22", "root", "extra"], "NAME ADDRESS [PORT] [USER]"],
+        [["--expect", "MD5:16:27:ac:a5:76:28:2d:36:63:1b:56:4d:eb:df:a6:48", "web", "127.0.0.1"], "bad --expect"],
+        [["--expect", "SHA256:tooShort", "web", "127.0.0.1"], "bad --expect"],
+        [["--expect", "sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "web", "127.0.0.1"], "bad --expect"],
+        [["--expect", "256 SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA root@h (ED25519)", "web", "127.0.0.1"], "bad --expect"],
+        [["--expect", "SHA256:$(touch CANARY)AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "web", "127.0.0.1"], "bad --expect"],
+        [["--expect", "", "web", "127.0.0.1"], "no --expect and no terminal"],
+        [["web", "127.0.0.1", "--expect"], "bad PORT"],
     ])("refuses %j before contacting anything (exit 2), the config unchanged", async (args, message) => {
         const before = fs.readFileSync(stackFile, "utf8");
         const r = await pin(...args);
@@ -165,13 +242,13 @@ describe("scripts/pin-host-key.sh", () => {
 
     it("says which: unreachable, or no SSH key there (exit 1), the config unchanged", async () => {
         const before = fs.readFileSync(stackFile, "utf8");
-        const closed = await pin("web", "127.0.0.1", String(await freePort()));
+        const closed = await pin("--expect", NO_KEY, "web", "127.0.0.1", String(await freePort()));
         expect(closed.code).toBe(1);
         expect(closed.stderr).toMatch(/cannot reach 127\.0\.0\.1 port \d+: Connection refused/);
-        const noName = await pin("web", "no-such-host.invalid");
+        const noName = await pin("--expect", NO_KEY, "web", "no-such-host.invalid");
         expect(noName.code).toBe(1);
         expect(noName.stderr).toContain("cannot reach no-such-host.invalid port 22");
-        const http = await pin("web", "127.0.0.1", String(notSshPort));
+        const http = await pin("--expect", NO_KEY, "web", "127.0.0.1", String(notSshPort));
         expect(http.code).toBe(1);
         expect(http.stderr).toContain(`no SSH host key from 127.0.0.1 port ${notSshPort}`);
         expect(fs.readFileSync(stackFile, "utf8")).toBe(before);
@@ -179,14 +256,14 @@ describe("scripts/pin-host-key.sh", () => {
 
     it("outside a project or without a stack it says what is missing", async () => {
         const elsewhere = await new Promise<Result>((resolve) => {
-            const p = spawn("bash", [SCRIPT, "web", sb.host, String(sb.port)], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+            const p = spawn("bash", [SCRIPT, "--expect", fingerprint(sb.hostKey), "web", sb.host, String(sb.port)], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
             let stderr = "";
             p.stderr.on("data", (d) => (stderr += d));
             p.on("close", (code) => resolve({ code: code ?? -1, stdout: "", stderr }));
         });
         expect(elsewhere.code).toBe(1);
         expect(elsewhere.stderr).toContain("no Pulumi.yaml");
-        const noStack = await pin("--stack", "nope", "web", sb.host, String(sb.port));
+        const noStack = await pin("--stack", "nope", "--expect", fingerprint(sb.hostKey), "web", sb.host, String(sb.port));
         expect(noStack.code).toBe(1);
         expect(noStack.stderr).toContain("cannot read the stack's config");
     });

@@ -1,4 +1,4 @@
-import { spawn } from "child_process";
+import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -19,9 +19,15 @@ const README = fs.readFileSync(path.join(REPO, "README.md"), "utf8");
 const TOKEN_FILE = "/home/user/.secrets/gh-token";
 const PROFILES = "/home/user/app/github-flows/var/work/cfg/repos";
 
+/** The README's stand-in for the fingerprint an operator reads on the host's console (`pin-host-key.sh --expect`). */
+const EXAMPLE_FINGERPRINT = "SHA256:ExampleFingerprintReadOnTheHostsConsole0000";
+const fingerprintOf = (key: string) => execFileSync("ssh-keygen", ["-lf", "-"], { input: key, encoding: "utf8" }).split(" ")[1];
+
 /** README example value -> the sandbox's, per block; each must occur in its block (a silent no-op would hide an edit). */
 const SUBSTITUTIONS = (sb: Sandbox): Record<string, Array<[string, string]>> => ({
     production: [
+        // The host key's fingerprint as the host's console shows it (`ssh-keygen -lf` of the sshd's public key file).
+        [EXAMPLE_FINGERPRINT, fingerprintOf(sb.hostKey)],
         // The sandbox's sshd, and its SSH login: the runtime user itself (README: root or the runtime user).
         ["203.0.113.10 22 root", `${sb.host} ${sb.port} ${sb.sshUser}`],
         ["registry.example.com/github-flows/agent-codex:2026-11-20", sb.imageRef],

@@ -89,11 +89,12 @@ describe("team use: shared state in PostgreSQL, two operators, the drift job", (
 
     describe("the drift job, installed as systemd would run it", () => {
         let runJob: () => { status: number | null; stdout: string; stderr: string };
+        let runConfined: () => { status: number | null; stdout: string; stderr: string; cache: string };
 
         beforeAll(() => {
             // The project checkout the job runs is operator A's.
-            fs.mkdirSync(path.join(a.dir, "scripts"), { recursive: true });
-            fs.copyFileSync(path.join(REPO, "scripts/drift-check.sh"), path.join(a.dir, "scripts/drift-check.sh"));
+            fs.mkdirSync(path.join(a.dir, "scripts/lib"), { recursive: true });
+            for (const f of ["scripts/drift-check.sh", "scripts/lib/trust.sh"]) fs.copyFileSync(path.join(REPO, f), path.join(a.dir, f));
             const passphrase = path.join(jobDir, "passphrase");
             fs.writeFileSync(passphrase, E2E_PASSPHRASE, { mode: 0o600 });
             const envFile = path.join(jobDir, "drift.env");
@@ -113,7 +114,42 @@ describe("team use: shared state in PostgreSQL, two operators, the drift job", (
                 const r = spawnSync(argv[0], argv.slice(1), { encoding: "utf8", env, cwd: "/" });
                 return { status: r.status, stdout: r.stdout, stderr: r.stderr };
             };
+            // The unit's sandbox, as far as a test can make it without systemd as PID 1: every mount read-only
+            // (ProtectSystem=strict, ProtectHome=read-only) but the cache directory systemd would create (and a
+            // temp dir: PrivateTmp would hide this test's checkout, which lives under /tmp), no capability, no new
+            // privileges. The probe fails the run if the file system is still writable.
+            const cache = path.join(jobDir, "cache");
+            const tmp = path.join(jobDir, "tmp");
+            for (const d of [cache, tmp]) fs.mkdirSync(d, { mode: 0o700 });
+            const confine = [
+                "set -e",
+                // ReadWritePaths=-/root/.github-flows-host: the program's ssh-agent socket (the installer makes the dir).
+                'mkdir -p -m 0700 "$HOME/.github-flows-host"',
+                'for d in "$CACHE_DIRECTORY" "$TMPDIR" "$HOME/.github-flows-host"; do mount --bind "$d" "$d"; done',
+                "awk '{ print $2 }' /proc/self/mounts | sort -u | while read -r m; do",
+                '  case "$m" in /proc|/proc/*|/sys|/sys/*|/dev|/dev/*|"$CACHE_DIRECTORY"|"$TMPDIR"|"$HOME/.github-flows-host") continue ;; esac',
+                '  mount -o remount,bind,ro "$m" 2>/dev/null || true',
+                "done",
+                'for probe in /.gfh-probe "$HOME/.gfh-probe" "$GFH_PROJECT_DIR/.gfh-probe"; do',
+                '  if touch "$probe" 2>/dev/null; then rm -f "$probe"; echo "confine: $probe is writable" >&2; exit 99; fi',
+                "done",
+                'exec setpriv --no-new-privs --inh-caps=-all --ambient-caps=-all --bounding-set=-all -- "$@"',
+            ].join("\n");
+            runConfined = () => {
+                const r = spawnSync("unshare", ["--mount", "--propagation", "private", "bash", "-c", confine, "confine", ...argv], {
+                    encoding: "utf8",
+                    env: { ...env, CACHE_DIRECTORY: cache, TMPDIR: tmp },
+                    cwd: "/",
+                });
+                return { status: r.status, stdout: r.stdout, stderr: r.stderr, cache };
+            };
         });
+
+        it("runs in the unit's sandbox (read-only but its cache, no capabilities): the program built in the cache, clean, exit 0", () => {
+            const r = runConfined();
+            expect(r, r.stderr).toMatchObject({ status: 0, stdout: "sandbox clean\n", stderr: "" });
+            expect(fs.readdirSync(path.join(r.cache, "github-flows-host"))).toHaveLength(1);
+        }, 300_000);
 
         it("stays quiet when nothing drifted: one clean line, exit 0", () => {
             const r = runJob();

@@ -24,14 +24,17 @@ describe("drift job: systemd units and installer", () => {
 
     beforeAll(() => {
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), "gfh-drift-job-"));
-        // A stand-in pulumi: the installer only records where it is.
+        // A stand-in pulumi and language host beside the real node: the installer records where they are.
         bin = path.join(tmp, "bin");
         fs.mkdirSync(bin);
-        fs.writeFileSync(path.join(bin, "pulumi"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+        for (const f of ["pulumi", "pulumi-language-nodejs"]) fs.writeFileSync(path.join(bin, f), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+        fs.symlinkSync(process.execPath, path.join(bin, "node"));
+        for (const f of ["pgpass", "passphrase"]) fs.writeFileSync(path.join(tmp, f), "x\n", { mode: 0o600 });
+        fs.mkdirSync(path.join(tmp, "pulumi-home/plugins"), { recursive: true });
         envFile = path.join(tmp, "drift.env");
         fs.writeFileSync(
             envFile,
-            "PULUMI_BACKEND_URL=postgres://gfh@db.example:5432/gfh_state?sslmode=verify-full\nPGPASSFILE=/etc/github-flows-host/pgpass\nPULUMI_CONFIG_PASSPHRASE_FILE=/etc/github-flows-host/passphrase\n",
+            `PULUMI_BACKEND_URL=postgres://gfh@db.example:5432/gfh_state?sslmode=verify-full\nPGPASSFILE=${tmp}/pgpass\nPULUMI_CONFIG_PASSPHRASE_FILE=${tmp}/passphrase\nPULUMI_HOME=${tmp}/pulumi-home\n`,
             { mode: 0o600 },
         );
     });
@@ -90,7 +93,7 @@ describe("drift job: systemd units and installer", () => {
 
     const refusals: Array<{ what: string; envText?: string; envMode?: number; args?: string[]; message: RegExp }> = [
         { what: "an env file readable by others", envMode: 0o644, message: /mode 644; run 'chmod 600 / },
-        { what: "a password in the backend URL", envText: "PULUMI_BACKEND_URL=postgres://gfh:hunter2@db:5432/s\n", message: /holds a password; put it in a libpq password file/ },
+        { what: "a password in the backend URL", envText: "PULUMI_BACKEND_URL=postgres://gfh:hunter2@db:5432/s\n", message: /holds a password \(user:password@\); put it in a libpq password file/ },
         { what: "no backend URL", envText: "PGPASSFILE=/x\n", message: /sets no PULUMI_BACKEND_URL/ },
         { what: "a stack name that is not a plain name", args: ["--stack", "../etc"], message: /--stack: a stack name/ },
         { what: "a missing stack", args: ["--stack", ""], message: /--stack/ },
