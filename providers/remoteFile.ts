@@ -58,6 +58,7 @@ export class RemoteFile extends DynamicResource {
     declare public readonly found: pulumi.Output<boolean>;
 
     constructor(name: string, args: RemoteFileArgs, opts?: pulumi.CustomResourceOptions) {
-        super(remoteFileProvider, "RemoteFile", name, { ...args, sha256: undefined, found: undefined }, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS });
+        // sha256 secret too: the full hash of a token file would confirm a guessed token to anyone who reads the state.
+        super(remoteFileProvider, "RemoteFile", name, { ...args, sha256: undefined, found: undefined }, { ...opts, additionalSecretOutputs: [...SECRET_OUTPUTS, "sha256"] });
     }
 }

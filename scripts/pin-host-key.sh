@@ -9,7 +9,7 @@
 #   NAME     the host's name in the stack: lowercase letters, digits and '-', at most 40 (e.g. flows-1)
 #   ADDRESS  host name or IP address the engine connects to
 #   PORT     sshd port (default 22)
-#   USER     SSH login (default root; root or the runtime user, see README "Production")
+#   USER     SSH login (default root): root, the runtime user, or an admin with passwordless sudo (docs/logins.md)
 #
 # Reads the host's keys with ssh-keygen's ssh-keyscan and pins one only once the operator has compared its SHA256
 # fingerprint with the host's own: with --expect, the key (ed25519, ecdsa or rsa) whose fingerprint is that one;

@@ -28,8 +28,8 @@ const SUBSTITUTIONS = (sb: Sandbox): Record<string, Array<[string, string]>> => 
     production: [
         // The host key's fingerprint as the host's console shows it (`ssh-keygen -lf` of the sshd's public key file).
         [EXAMPLE_FINGERPRINT, fingerprintOf(sb.hostKey)],
-        // The sandbox's sshd, and its SSH login: the runtime user itself (README: root or the runtime user).
-        ["203.0.113.10 22 root", `${sb.host} ${sb.port} ${sb.sshUser}`],
+        // A cloud image's login: the sandbox's sudo admin (not in group docker) on the port where root is refused.
+        ["203.0.113.10 22 ubuntu", `${sb.host} ${sb.adminPort} ${sb.adminUser}`],
         ["registry.example.com/github-flows/agent-codex:2026-11-20", sb.imageRef],
         // Repositories the sandbox's fake GitHub API shows to the token's account.
         ["acme/webshop", "acme/demo"],
@@ -193,7 +193,7 @@ describe("the README's operator commands, as written, on the sandbox host (defau
         const fp = onHost(`ssh-keygen -lf - <<< ${quote(sb.hostKey)}`).split(" ")[1];
         expect(out).toContain(fp);
         const stackFile = yaml.load(fs.readFileSync(path.join(w.dir, "Pulumi.prod.yaml"), "utf8")) as { config: Record<string, unknown> };
-        expect(stackFile.config["github-flows-host:hosts"]).toEqual([{ name: "flows-1", address: sb.host, port: sb.port, user: sb.sshUser, hostKey: sb.hostKey }]);
+        expect(stackFile.config["github-flows-host:hosts"]).toEqual([{ name: "flows-1", address: sb.host, port: sb.adminPort, user: sb.adminUser, hostKey: sb.hostKey }]);
         for (const k of ["sshPrivateKey", "githubToken", "openaiApiKey"]) expect(stackFile.config[`github-flows-host:${k}`]).toHaveProperty("secure");
         expect(fs.readFileSync(path.join(w.dir, "Pulumi.prod.yaml"), "utf8")).not.toContain(sb.validToken);
         // The state is in the backend the README named, under the fresh HOME.

@@ -1,3 +1,4 @@
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -50,6 +51,9 @@ describe("security on the sandbox host", () => {
         found.push(...cmdlineHits.map((h) => `command line: ${h}`));
         // State, backups and history of the file backend, and the stack files, live in the project copy.
         found.push(...filesContaining(needles, [t.dir], [path.join(t.dir, "node_modules")], since).map((f) => `stack file: ${f}`));
+        // Nor the tokens' full sha256 (it would confirm a guessed token): only the 12-hex fingerprint is plain.
+        const hashes = [good, rotated].map((s) => crypto.createHash("sha256").update(s).digest("hex"));
+        found.push(...filesContaining(hashes, [t.dir], [path.join(t.dir, "node_modules")], since).map((f) => `stack file (token sha256): ${f}`));
         // Every other file on the host: homes (shell history, workspace), temp, /var (logs, docker), /etc, /run.
         // The one exception is by design: `codex login --with-api-key` keeps the API key in the Codex auth state.
         const roots = ["/home", "/root", "/tmp", "/var", "/etc", "/run", "/opt", "/srv"];
