@@ -1,56 +1,29 @@
-import { spawn } from "child_process";
 import * as fs from "fs";
-import { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
-import ssh2 = require("ssh2");
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { closeConnections, SshTarget } from "../../lib/ssh";
 import { codexConfigFileProvider } from "../../providers";
+import { startShServer } from "../fixtures/sshServer";
 
 /**
  * The CodexConfigFile provider's create, diff, update, read and delete, driven directly against an in-process SSH
  * server that runs each command with this machine's `sh`, as this user (as test/unit/providers.test.ts does).
  */
-const hostKey = ssh2.utils.generateKeyPairSync("ed25519");
-const clientKey = ssh2.utils.generateKeyPairSync("ed25519");
-const clientPublic = (ssh2.utils.parseKey(clientKey.public) as ssh2.ParsedKey).getPublicSSH();
 const me = os.userInfo().username;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "gfh-codexconfig-"));
-let server: ssh2.Server;
+let close: () => void;
 let target: SshTarget;
 /** Runs before a command's script when set: a writer racing the provider (Codex's /model). */
 let beforeWrite: (() => void) | undefined;
 
 beforeAll(async () => {
-    server = new ssh2.Server({ hostKeys: [hostKey.private] }, (c) => {
-        c.on("authentication", (ctx) => (ctx.method === "publickey" && ctx.key.data.equals(clientPublic) ? ctx.accept() : ctx.reject(["publickey"])));
-        c.on("ready", () =>
-            c.on("session", (accept) =>
-                accept().on("exec", (acc, _rej, info) => {
-                    const s = acc();
-                    if (beforeWrite) beforeWrite();
-                    const p = spawn("/bin/sh", ["-c", info.command]);
-                    s.pipe(p.stdin);
-                    p.stdout.pipe(s, { end: false });
-                    p.stderr.pipe(s.stderr, { end: false });
-                    p.on("close", (code) => {
-                        s.exit(code ?? 1);
-                        s.end();
-                    });
-                }),
-            ),
-        );
-        c.on("error", () => undefined);
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-    const port = (server.address() as AddressInfo).port;
-    target = { host: "127.0.0.1", port, user: me, hostKey: hostKey.public.split(" ").slice(0, 2).join(" "), privateKey: clientKey.private };
+    ({ target, close } = await startShServer(process.env, () => beforeWrite?.()));
 });
 
 afterAll(async () => {
     await closeConnections();
-    server.close();
+    close();
     fs.rmSync(tmp, { recursive: true, force: true });
 });
 
