@@ -1,4 +1,5 @@
 import { isWithin, normalizePath } from "./paths";
+import type { Layout } from "./security";
 
 /**
  * Where the program may give the runtime user directories. It creates (or chowns to the runtime user) appDir,
@@ -34,16 +35,8 @@ export function rootProblem(root: string): string | undefined {
           : `${root} contains ${s}, which belongs to the system`;
 }
 
-export interface HandedOver {
-    runtimeUser: string;
-    home: string;
-    appDir: string;
-    workspaceDir: string;
-    secretsDir: string;
-    tokenFile: string;
-    codexDir: string;
-    runtimeUserRoots: readonly string[];
-}
+/** The layout whose paths are handed to the runtime user, and the roots outside its home they may lie in. */
+export type HandedOver = Omit<Layout, "allowedBindSources"> & { runtimeUserRoots: readonly string[] };
 
 const KEYS = ["appDir", "workspaceDir", "secretsDir", "codexDir", "tokenFile"] as const;
 
