@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeConnections, exec, SshTarget } from "../../lib/ssh";
-import { onHost, plannedChanges, removeConfig, resetHost, Sandbox, sandboxStack, setPlain, setSecret, stepNames, upError, upOk } from "./harness";
+import { configureForSandbox, onHost, plannedChanges, removeConfig, resetHost, Sandbox, sandboxStack, setPlain, setSecret, stepNames, upError, upOk } from "./harness";
 
 /**
  * The runtime user is an adversary: with `root` as the SSH user, links it plants where the program expects
@@ -122,7 +122,8 @@ describe("the runtime user cannot reach root through links (SSH user root)", () 
         }
         const owners = fs.existsSync(seen) ? fs.readFileSync(seen, "utf8").trim().split("\n").filter(Boolean) : [];
         fs.rmSync(dir, { recursive: true, force: true });
-        expect(owners.length).toBeGreaterThan(0);
+        // The checks stage the token under a root-owned /run directory now (never here), and the token's own temp file
+        // lives for milliseconds: the racer may see none. Whatever it saw was the runtime user's.
         for (const line of owners) expect(line.split(" ")[0], line).toBe(uid);
         expect(victimState()).toBe(before);
         // Without the adversary the next run converges, and leaves no link or staging file behind.
@@ -146,6 +147,8 @@ describe("the runtime user cannot reach root through links (SSH user root)", () 
         fs.chownSync(dir, uid, uid);
         const stop = path.join(dir, "stop");
         const s = secrets();
+        // Before the racer starts: a failure here must not leave it running.
+        const since = ((await (await fetch(`${t.sb.controlUrl}/_control/requests`)).json()) as Array<{ seq: number }>).at(-1)?.seq ?? 0;
         // The adversary: a staged token becomes a link to the root-only token at once; the Codex directory becomes a link
         // to the root-only one while a `docker run` runs (it watches /proc, as any user can), after every check before it.
         const racer: ChildProcess = spawn(
@@ -161,7 +164,6 @@ describe("the runtime user cannot reach root through links (SSH user root)", () 
             ],
             { stdio: "ignore" },
         );
-        const since = ((await (await fetch(`${t.sb.controlUrl}/_control/requests`)).json()) as Array<{ seq: number }>).at(-1)?.seq ?? 0;
         const errors: string[] = [];
         try {
             // Three runs, each with the Codex login to make again (the login container writes the Codex directory).
@@ -210,6 +212,8 @@ describe("the runtime user's home comes from the host", () => {
     const movedHome = "/var/lib/gfh-e2e-home";
 
     it("a missing runtime user fails naming the host and the user, before anything is written", async () => {
+        // As root: logged in as `user`, another runtime user would make it a sudo login, refused for want of sudo.
+        await setPlain(t.stack, "hosts", rootHost(t.sb));
         await setPlain(t.stack, "runtimeUser", "gfh-nosuchuser");
         try {
             const err = (await upError(t.stack)) ?? "";
@@ -220,6 +224,7 @@ describe("the runtime user's home comes from the host", () => {
             expect(onHost("docker image ls -q github-flows-agent-codex").trim()).toBe("");
         } finally {
             await removeConfig(t.stack, "runtimeUser");
+            await configureForSandbox(t.stack, t.sb);
         }
     }, 300_000);
 
