@@ -45,10 +45,11 @@ const FLOWS_HOST = "github-flows-host:index:FlowsHost";
 /** Steps that change nothing, or are the halves of a replace already reported as `replace`. */
 const QUIET_OPS = new Set(["same", "refresh", "read", "create-replacement", "delete-replaced", "discard-replaced"]);
 /**
- * Types whose changes are not drift: the stack itself, and the dynamic providers' default provider, which takes the
- * whole stack config as its own (a config change not yet applied updates it) and holds no host state.
+ * Types whose changes are not drift: the stack itself, and the default provider of the plugin github-flows-host (and
+ * of the dynamic providers, in state written before it), which takes the project's config namespace as its own (a
+ * config change not yet applied updates it) and holds no host state.
  */
-const NOT_HOST_STATE = new Set(["pulumi:pulumi:Stack", "pulumi:providers:pulumi-nodejs"]);
+const NOT_HOST_STATE = new Set(["pulumi:pulumi:Stack", "pulumi:providers:github-flows-host", "pulumi:providers:pulumi-nodejs"]);
 /** Pseudo-host for changes under no host (stack-level resources). */
 export const STACK_LINE = "(stack)";
 

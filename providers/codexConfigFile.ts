@@ -14,7 +14,7 @@ import {
 } from "../lib/codexConfig";
 import { exec } from "../lib/ssh";
 import { PathArgs, pathProvider, PathState, runAs, SECRET_OUTPUTS } from "./connection";
-import { DynamicResource } from "./dynamicResource";
+import { HostResource } from "./hostResource";
 
 export interface CodexConfigFileArgs extends PathArgs {
     /** `model` at the top level of config.toml; unset: left as the file has it. */
@@ -112,7 +112,7 @@ export const codexConfigFileProvider = pathProvider<State>({
  * The model settings at the top level of Codex's config.toml, written in place with every other key kept; every diff
  * reads the file, so a model changed on the host (Codex's `/model`) shows in `pulumi preview`. Never deleted.
  */
-export class CodexConfigFile extends DynamicResource {
+export class CodexConfigFile extends HostResource {
     // `declare`: a plain field would be re-initialised to undefined after super() under ES2022 class-field semantics.
     /** `model` at the top level of the file on the host. */
     declare public readonly seenModel: pulumi.Output<string | undefined>;
@@ -121,7 +121,6 @@ export class CodexConfigFile extends DynamicResource {
 
     constructor(name: string, args: CodexConfigFileArgs, opts?: pulumi.CustomResourceOptions) {
         super(
-            codexConfigFileProvider,
             "CodexConfigFile",
             name,
             { ...args, seenModel: undefined, seenReasoningEffort: undefined },

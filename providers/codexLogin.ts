@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { apiKeyLoginScript, CheckContainer, codexAuthFilesScript } from "../lib/checks";
 import { run, SshTarget } from "../lib/ssh";
 import { ConnectionInput, SECRET_OUTPUTS } from "./connection";
-import { DynamicResource } from "./dynamicResource";
+import { HostResource, HostResourceProvider } from "./hostResource";
 
 export interface CodexLoginArgs {
     connection: ConnectionInput;
@@ -39,7 +39,7 @@ async function ensure(s: State, previousLoginId: string): Promise<State> {
 }
 
 /** Every diff looks at the Codex directory: an emptied one shows in `pulumi preview`. */
-const provider: pulumi.dynamic.ResourceProvider<State, State> = {
+export const codexLoginProvider: HostResourceProvider<State, State> = {
     async create(inputs: State) {
         return { id: `${inputs.connection.host}:${inputs.connection.port}:${inputs.container.codexDir}`, outs: await ensure(inputs, "") };
     },
@@ -59,7 +59,7 @@ const provider: pulumi.dynamic.ResourceProvider<State, State> = {
 };
 
 /** Codex auth state present in the Codex directory; every diff looks, so an emptied directory shows as drift. */
-export class CodexLogin extends DynamicResource {
+export class CodexLogin extends HostResource {
     // `declare`: a plain field would be re-initialised to undefined after super() under ES2022 class-field semantics.
     /** Whether auth state was present at the last look. */
     declare public readonly present: pulumi.Output<boolean>;
@@ -67,6 +67,6 @@ export class CodexLogin extends DynamicResource {
     declare public readonly loginId: pulumi.Output<string>;
 
     constructor(name: string, args: CodexLoginArgs, opts?: pulumi.CustomResourceOptions) {
-        super(provider, "CodexLogin", name, { ...args, present: undefined, loginId: undefined }, { ...opts, additionalSecretOutputs: [...SECRET_OUTPUTS, "apiKey"] });
+        super("CodexLogin", name, { ...args, present: undefined, loginId: undefined }, { ...opts, additionalSecretOutputs: [...SECRET_OUTPUTS, "apiKey"] });
     }
 }

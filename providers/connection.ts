@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { FOUND_MARK } from "../lib/shell";
 import type { SshTarget } from "../lib/ssh";
+import type { HostDiffResult, HostReadResult, HostResourceProvider } from "./hostResource";
 
 /** The SSH target as a resource input: the private key inside makes the whole value secret in state. */
 export type ConnectionInput = pulumi.Input<SshTarget>;
@@ -61,12 +62,12 @@ export const runAs = (s: PathState): string => s.runtimeUser ?? s.owner;
 export const pathId = (s: PathState): string => `${s.connection.host}:${s.connection.port}:${s.path}`;
 
 /** A path moved, or moved to another host, is another resource: replace it. */
-export function pathReplaced(olds: PathState, news: PathState): pulumi.dynamic.DiffResult | undefined {
+export function pathReplaced(olds: PathState, news: PathState): HostDiffResult | undefined {
     return olds.path === news.path && sameHost(olds.connection, news.connection) ? undefined : { changes: true, replaces: ["path"], deleteBeforeReplace: false };
 }
 
 /** `read` for `pulumi refresh`: what `observe` sees on the host, or an empty id when the path is gone. */
-export function readPath<S extends PathState>(observe: (s: S) => Promise<Partial<S> | undefined>): (id: string, props?: S) => Promise<pulumi.dynamic.ReadResult<S>> {
+export function readPath<S extends PathState>(observe: (s: S) => Promise<Partial<S> | undefined>): (id: string, props?: S) => Promise<HostReadResult<S>> {
     return async (id, props) => {
         if (!props) return { id, props };
         const pinned = { ...props, runtimeUser: runAs(props) };
@@ -91,7 +92,7 @@ export interface PathOps<S extends PathState> {
  * path) shows in `pulumi preview` without a refresh pass; `pulumi refresh` still works through `read`. Create adopts a
  * path already there (`found`): it fixes only what differs, and delete leaves the path (docs/adopting-a-host.md).
  */
-export function pathProvider<S extends PathState>(ops: PathOps<S>): pulumi.dynamic.ResourceProvider<S, S> {
+export function pathProvider<S extends PathState>(ops: PathOps<S>): HostResourceProvider<S, S> {
     return {
         async create(inputs) {
             return { id: pathId(inputs), outs: await ops.apply(inputs) };

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Account, accountScript, parseAccount } from "../lib/account";
 import { run, SshTarget, sudoProbeScript, sudoRefusal } from "../lib/ssh";
 import { ConnectionInput, SECRET_OUTPUTS } from "./connection";
-import { DynamicResource } from "./dynamicResource";
+import { HostResource, HostResourceProvider } from "./hostResource";
 
 export interface HostAccountArgs {
     connection: ConnectionInput;
@@ -33,7 +33,7 @@ async function lookUp(s: State): Promise<Account> {
 }
 
 /** Only ever read (`pulumi.CustomResource` with an id): the account belongs to the host, not to the stack. Exported for the unit tests. */
-export const hostAccountProvider: pulumi.dynamic.ResourceProvider<State, State> = {
+export const hostAccountProvider: HostResourceProvider<State, State> = {
     async create(): Promise<never> {
         throw new Error("HostAccount is only ever read");
     },
@@ -47,7 +47,7 @@ export const hostAccountProvider: pulumi.dynamic.ResourceProvider<State, State> 
  * The runtime user's passwd entry on a host (`getent passwd`), read before anything else and on every preview, so
  * the derived paths and the security rules follow its real home.
  */
-export class HostAccount extends DynamicResource {
+export class HostAccount extends HostResource {
     // `declare`: a plain field would be re-initialised to undefined after super() under ES2022 class-field semantics.
     /** Home directory from the passwd entry. */
     declare public readonly home: pulumi.Output<string>;
@@ -59,7 +59,6 @@ export class HostAccount extends DynamicResource {
     /** `id` names the host and user (`<address>:<port>:<user>`): a read needs one known before the read. */
     constructor(name: string, id: string, args: HostAccountArgs, opts?: pulumi.CustomResourceOptions) {
         super(
-            hostAccountProvider,
             "HostAccount",
             name,
             { ...args, home: undefined, uid: undefined, gid: undefined, homeExists: undefined },

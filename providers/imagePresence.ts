@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { inspectImageScript } from "../lib/shell";
 import { run, SshTarget } from "../lib/ssh";
 import { ConnectionInput, sameHost, SECRET_OUTPUTS } from "./connection";
-import { DynamicResource } from "./dynamicResource";
+import { HostResource, HostResourceProvider } from "./hostResource";
 
 export interface ImagePresenceArgs {
     connection: ConnectionInput;
@@ -32,7 +32,7 @@ async function allPresent(s: Inputs): Promise<boolean> {
  * its SSH agent exists. This probe looks at the host in its diff instead: an image removed from the
  * daemon bumps `generation`, the RemoteImage and Tag replace on it, and `up` pulls again.
  */
-export const imagePresenceProvider: pulumi.dynamic.ResourceProvider<Inputs, State> = {
+export const imagePresenceProvider: HostResourceProvider<Inputs, State> = {
     async create(inputs) {
         return { id: `${inputs.connection.host}:${inputs.connection.port}:images`, outs: { ...inputs, generation: 0 } };
     },
@@ -47,12 +47,12 @@ export const imagePresenceProvider: pulumi.dynamic.ResourceProvider<Inputs, Stat
 };
 
 /** Whether the agent image is still on the host, as a counter the docker resources replace on. */
-export class ImagePresence extends DynamicResource {
+export class ImagePresence extends HostResource {
     // `declare`: a plain field would be re-initialised to undefined after super() under ES2022 class-field semantics.
     /** Times the images were found missing and pulled again. */
     declare public readonly generation: pulumi.Output<number>;
 
     constructor(name: string, args: ImagePresenceArgs, opts?: pulumi.CustomResourceOptions) {
-        super(imagePresenceProvider, "ImagePresence", name, { ...args, generation: undefined }, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS });
+        super("ImagePresence", name, { ...args, generation: undefined }, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS });
     }
 }

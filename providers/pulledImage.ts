@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { inspectImageScript, pullImageScript } from "../lib/shell";
 import { run, SshTarget } from "../lib/ssh";
 import { ConnectionInput, sameHost, SECRET_OUTPUTS } from "./connection";
-import { DynamicResource } from "./dynamicResource";
+import { HostResource, HostResourceProvider } from "./hostResource";
 
 export interface PulledImageArgs {
     connection: ConnectionInput;
@@ -30,7 +30,7 @@ async function inspect(s: Pick<State, "connection" | "image">): Promise<string |
 }
 
 /** Every diff inspects the image on the host: a removed or re-tagged image shows in `pulumi preview`. */
-const provider: pulumi.dynamic.ResourceProvider<State, State> = {
+export const pulledImageProvider: HostResourceProvider<State, State> = {
     async create(inputs: State) {
         return { id: `${inputs.connection.host}:${inputs.connection.port}:${inputs.image}`, outs: await pull(inputs) };
     },
@@ -52,12 +52,12 @@ const provider: pulumi.dynamic.ResourceProvider<State, State> = {
 };
 
 /** The agent image pulled by the host's Docker daemon over the stack's SSH connection (`imageSource: ssh-pull`). */
-export class PulledImage extends DynamicResource {
+export class PulledImage extends HostResource {
     // `declare`: a plain field would be re-initialised to undefined after super() under ES2022 class-field semantics.
     /** Image id on the host's daemon (`sha256:...`). */
     declare public readonly imageId: pulumi.Output<string>;
 
     constructor(name: string, args: PulledImageArgs, opts?: pulumi.CustomResourceOptions) {
-        super(provider, "PulledImage", name, { ...args, imageId: undefined }, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS });
+        super("PulledImage", name, { ...args, imageId: undefined }, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS });
     }
 }

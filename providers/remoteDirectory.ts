@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ensureDirectoryScript, removeEmptyDirectoryScript, statDirectoryScript } from "../lib/shell";
 import { run } from "../lib/ssh";
 import { foundIn, PathArgs, pathProvider, PathState, runAs, SECRET_OUTPUTS } from "./connection";
-import { DynamicResource } from "./dynamicResource";
+import { HostResource } from "./hostResource";
 
 export interface RemoteDirectoryArgs extends PathArgs {
     /** "empty": rmdir on delete when empty (and created by the stack); "never": left on the host (Codex auth state). */
@@ -35,7 +35,7 @@ export const remoteDirectoryProvider = pathProvider<State>({
 });
 
 /** A directory with a fixed mode and owner on a host over SSH. */
-export class RemoteDirectory extends DynamicResource {
+export class RemoteDirectory extends HostResource {
     // `declare`: a plain field would be re-initialised to undefined after super() under ES2022 class-field semantics.
     /** Mode seen on the host (octal text). */
     declare public readonly mode: pulumi.Output<string>;
@@ -45,6 +45,6 @@ export class RemoteDirectory extends DynamicResource {
     declare public readonly found: pulumi.Output<boolean>;
 
     constructor(name: string, args: RemoteDirectoryArgs, opts?: pulumi.CustomResourceOptions) {
-        super(remoteDirectoryProvider, "RemoteDirectory", name, { ...args, found: undefined }, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS });
+        super("RemoteDirectory", name, { ...args, found: undefined }, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS });
     }
 }

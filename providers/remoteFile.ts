@@ -3,7 +3,7 @@ import crypto = require("crypto");
 import { removeFileScript, statFileScript, writeFileScript } from "../lib/shell";
 import { run } from "../lib/ssh";
 import { foundIn, PathArgs, pathProvider, PathState, runAs, SECRET_OUTPUTS } from "./connection";
-import { DynamicResource } from "./dynamicResource";
+import { HostResource } from "./hostResource";
 
 export interface RemoteFileArgs extends PathArgs {
     /** Exact bytes of the file; pass a secret Output for credentials: it stays encrypted in state. */
@@ -46,7 +46,7 @@ export const remoteFileProvider = pathProvider<State>({
  * A file written atomically (temp file + rename) with a fixed mode and owner; every diff reads it back from the host.
  * A file already holding the bytes is kept as it is (inode, mtime), a wrong mode fixed by chmod alone.
  */
-export class RemoteFile extends DynamicResource {
+export class RemoteFile extends HostResource {
     // `declare`: a plain field would be re-initialised to undefined after super() under ES2022 class-field semantics.
     /** sha256 (hex) of the bytes on the host: compare it, not the content, to see drift. */
     declare public readonly sha256: pulumi.Output<string>;
@@ -59,6 +59,6 @@ export class RemoteFile extends DynamicResource {
 
     constructor(name: string, args: RemoteFileArgs, opts?: pulumi.CustomResourceOptions) {
         // sha256 secret too: the full hash of a token file would confirm a guessed token to anyone who reads the state.
-        super(remoteFileProvider, "RemoteFile", name, { ...args, sha256: undefined, found: undefined }, { ...opts, additionalSecretOutputs: [...SECRET_OUTPUTS, "sha256"] });
+        super("RemoteFile", name, { ...args, sha256: undefined, found: undefined }, { ...opts, additionalSecretOutputs: [...SECRET_OUTPUTS, "sha256"] });
     }
 }

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { run, SshTarget } from "../lib/ssh";
 import { ConnectionInput, SECRET_OUTPUTS } from "./connection";
-import { DynamicResource } from "./dynamicResource";
+import { HostResource, HostResourceProvider } from "./hostResource";
 
 export interface SshCommandArgs {
     connection: ConnectionInput;
@@ -30,7 +30,7 @@ async function runIt(s: State): Promise<State> {
  * The `@pulumi/command` remote.Command contract (run on create, re-run when inputs change, no
  * refresh) over `ssh2`, for engines without the command provider plugin (`remoteCommands: ssh2`).
  */
-const provider: pulumi.dynamic.ResourceProvider<State, State> = {
+export const sshCommandProvider: HostResourceProvider<State, State> = {
     async create(inputs: State) {
         return { id: `${inputs.connection.host}:${inputs.connection.port}:${Date.now()}`, outs: await runIt(inputs) };
     },
@@ -41,12 +41,12 @@ const provider: pulumi.dynamic.ResourceProvider<State, State> = {
 };
 
 /** A command run over SSH when its inputs change. */
-export class SshCommand extends DynamicResource {
+export class SshCommand extends HostResource {
     // `declare`: a plain field would be re-initialised to undefined after super() under ES2022 class-field semantics.
     /** Standard output of the last run. */
     declare public readonly stdout: pulumi.Output<string>;
 
     constructor(name: string, args: SshCommandArgs, opts?: pulumi.CustomResourceOptions) {
-        super(provider, "SshCommand", name, { ...args, stdout: undefined }, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS });
+        super("SshCommand", name, { ...args, stdout: undefined }, { ...opts, additionalSecretOutputs: SECRET_OUTPUTS });
     }
 }

@@ -16,6 +16,8 @@
 # the npm SDKs ask for, so the engine never warns and never tries a download:
 #   pulumi-resource-command        @pulumi/command's version, from pulumi-command-v<version> + pulumi-go-provider
 #   pulumi-resource-docker         @pulumi/docker's version, from the sources docker_sources() names for it
+#   pulumi-resource-github-flows-host  this project's provider (package.json's version): a launcher running this
+#                                  checkout's boot/provider.js on the toolchain's Node.js (reinstalled on every run)
 # npm/npx are the machine's own; they run on the `node` found first on PATH.
 #
 # Versions, each in one place: Node.js in NODE_VERSION below; the CLI, command and docker plugins in package.json
@@ -315,6 +317,15 @@ install_plugin() { # $1 name, $2 version, $3 binary
 }
 install_plugin command "$COMMAND_VERSION" "${P_DIR[command]}/pulumi-resource-command"
 install_plugin docker "$DOCKER_VERSION" "${P_DIR[docker]}/pulumi-resource-docker"
+# This project's own plugin (providers/plugin/): a launcher that runs this checkout's boot/provider.js on the
+# toolchain's Node.js, at package.json's version. Its resources ask the engine for that version.
+GFH_VERSION="$("$NODE" -p "require(process.argv[1]).version" "$ROOT/package.json")"
+launcher="$TC/launchers/github-flows-host-$(printf '%s' "$ROOT" | sha | cut -c1-12)"
+mkdir -p "$TC/launchers"
+printf '#!/bin/bash\n# The github-flows-host provider plugin of the checkout %s (scripts/toolchain.sh)\nexec %q %q "$@"\n' \
+  "$ROOT" "$BIN/node" "$ROOT/boot/provider.js" >"$launcher.tmp"
+chmod 755 "$launcher.tmp" && mv -f "$launcher.tmp" "$launcher"
+install_plugin github-flows-host "$GFH_VERSION" "$launcher"
 exec 7>&-
 log "plugins in $PHOME: $(printf "%s, " "${plugins[@]}" | sed "s/, $//") ($((SECONDS - t)) s)"
 log "ready in $((SECONDS - T0)) s: $BIN"

@@ -126,6 +126,13 @@ describe("the runtime user cannot reach root through links (SSH user root)", () 
         // lives for milliseconds: the racer may see none. Whatever it saw was the runtime user's.
         for (const line of owners) expect(line.split(" ")[0], line).toBe(uid);
         expect(victimState()).toBe(before);
+        // A temp file swapped between its write and its rename becomes the token path itself: a planted link, which
+        // the next run refuses like any other (naming it) until the runtime user's link is gone.
+        if (fs.lstatSync(`${secrets()}/gh-token`).isSymbolicLink()) {
+            expect((await upError(t.stack)) ?? "").toContain(`${secrets()}/gh-token is a symlink to ${VICTIM}/root-only: refusing`);
+            expect(victimState()).toBe(before);
+            asRuntimeUser(t.sb, `rm ${secrets()}/gh-token`);
+        }
         // Without the adversary the next run converges, and leaves no link or staging file behind.
         await upOk(t.stack);
         expect(fs.readFileSync(`${secrets()}/gh-token`, "utf8")).toBe(t.sb.validToken);

@@ -213,9 +213,9 @@ export async function plannedChanges(stack: Stack): Promise<{ steps: PlannedStep
             // A replacement also reports its create-replacement/delete-replaced halves. A provider that changes
             // on a clean host (e.g. options naming a file of the run) counts: it is not "no changes".
             if (!m || ["same", "read", "refresh", "create-replacement", "delete-replaced"].includes(m.op)) return;
-            // The dynamic providers' default provider takes the whole stack config as its own: any config change
-            // (a rotated token) updates it, and it holds no host state.
-            if (m.type === "pulumi:pulumi:Stack" || m.type === "pulumi:providers:pulumi-nodejs") return;
+            // The plugin's default provider takes the project's config namespace (github-flows-host:) as its own: any
+            // config change (a rotated token) updates it, and it holds no host state.
+            if (m.type === "pulumi:pulumi:Stack" || m.type === "pulumi:providers:github-flows-host") return;
             steps.push({ op: m.op, name: m.urn.split("::").pop() ?? m.urn, type: m.type, diffs: m.diffs ?? [] });
         },
     });

@@ -6,7 +6,7 @@ import { rawConfig } from "../fixtures/config";
 
 // components/codexModel.ts under Pulumi mocks: the resource it registers, where, and what the checks wait for.
 
-const DYN = (t: string) => `pulumi-nodejs:dynamic/github-flows-host:${t}`;
+const RES = (t: string) => `github-flows-host:index:${t}`;
 const COMP = (t: string) => `github-flows-host:index:${t}`;
 const registered: pulumi.runtime.MockResourceArgs[] = [];
 
@@ -18,9 +18,9 @@ beforeAll(async () => {
                 const extra: Record<string, unknown> = {};
                 if (a.type === "command:remote:Command") extra.stdout = "gfh-github-login=octocat\ngfh-token-expires=never\ngfh-checks=ok\n";
                 if (a.type === "docker:index/remoteImage:RemoteImage") Object.assign(extra, { imageId: "sha256:1111", repoDigest: `${a.inputs.name}@sha256:1111` });
-                if (a.type === DYN("CodexLogin")) Object.assign(extra, { present: true, loginId: "existing" });
-                if (a.type === DYN("RemoteFile")) extra.sha256 = "0".repeat(64);
-                if (a.type === DYN("HostAccount")) Object.assign(extra, { home: `/home/${a.inputs.user}`, uid: 1001, gid: 1001, homeExists: true });
+                if (a.type === RES("CodexLogin")) Object.assign(extra, { present: true, loginId: "existing" });
+                if (a.type === RES("RemoteFile")) extra.sha256 = "0".repeat(64);
+                if (a.type === RES("HostAccount")) Object.assign(extra, { home: `/home/${a.inputs.user}`, uid: 1001, gid: 1001, homeExists: true });
                 return { id: `${a.name}-id`, state: { ...a.inputs, ...extra } };
             },
             call: (a) => a.inputs,
@@ -58,7 +58,7 @@ describe("CodexModel under mocks", () => {
     it("registers no config.toml resource without codexModel or codexReasoningEffort", async () => {
         const b = await build({});
         expect(b.seen.map((s) => s.type)).not.toContain(COMP("CodexModel"));
-        expect(b.seen.map((s) => s.type)).not.toContain(DYN("CodexConfigFile"));
+        expect(b.seen.map((s) => s.type)).not.toContain(RES("CodexConfigFile"));
         expect(b.inputsOf("command:remote:Command")!.triggers).toHaveLength(5);
     });
 
@@ -66,9 +66,9 @@ describe("CodexModel under mocks", () => {
         const b = await build({ codexModel: "gpt-5.1-codex", codexReasoningEffort: "high" });
         const comp = b.seen.find((s) => s.type === COMP("CodexModel"))!;
         expect(comp).toMatchObject({ name: "web-1", parent: COMP("FlowsHost") });
-        const file = b.seen.find((s) => s.type === DYN("CodexConfigFile"))!;
+        const file = b.seen.find((s) => s.type === RES("CodexConfigFile"))!;
         expect(file).toMatchObject({ name: "web-1-codex-config", parent: COMP("CodexModel") });
-        expect(b.inputsOf(DYN("CodexConfigFile"))).toMatchObject({
+        expect(b.inputsOf(RES("CodexConfigFile"))).toMatchObject({
             path: "/home/user/.secrets/codex/config.toml",
             owner: "user",
             runtimeUser: "user",
@@ -87,7 +87,7 @@ describe("CodexModel under mocks", () => {
 
     it("manages the reasoning effort alone when only it is set", async () => {
         const b = await build({ codexReasoningEffort: "low" });
-        const inputs = b.inputsOf(DYN("CodexConfigFile"))!;
+        const inputs = b.inputsOf(RES("CodexConfigFile"))!;
         expect(inputs.reasoningEffort).toBe("low");
         expect(inputs.model).toBeUndefined();
         expect(b.inputsOf("command:remote:Command")!.triggers.at(-1)).toBe("model=;effort=low");

@@ -6,9 +6,12 @@ import { FlowsHost } from "../../components";
 import { FlowsConfig, parseConfig, settingsOf } from "../../lib/config";
 import { profileJson, renderProfile } from "../../lib/profile";
 import { launch, SCRIPT_END } from "../../lib/shell";
+import { RESOURCE_TYPES } from "../../providers/plugin/schema";
 import { host, HOST_KEY_2, OPENAI_KEY, PRIVATE_KEY, rawConfig, TOKEN } from "../fixtures/config";
 
-const DYN = (t: string) => `pulumi-nodejs:dynamic/github-flows-host:${t}`;
+const RES = (t: string) => `github-flows-host:index:${t}`;
+/** A resource of the plugin (not one of the components, which share its package name). */
+const isHostResource = (t: string) => RESOURCE_TYPES.some((r) => t === RES(r));
 const COMP = (t: string) => `github-flows-host:index:${t}`;
 const MOCK_STDOUT = "gfh-github-login=octocat\ngfh-token-expires=never\ngfh-repository-access=owner/repository push\ngfh-checks=ok\n";
 /** What the mocked checks print; a test may swap it (e.g. for an expiry relative to now). */
@@ -32,18 +35,18 @@ beforeAll(async () => {
             async newResource(a) {
                 registered.push(a);
                 order.push(a.type);
-                if (a.type === DYN("HostAccount") && accountReadMs > 0) {
+                if (a.type === RES("HostAccount") && accountReadMs > 0) {
                     await new Promise((r) => setTimeout(r, accountReadMs));
                     order.push("account-read");
                 }
                 const extra: Record<string, unknown> = {};
-                if (a.type === "command:remote:Command" || a.type === DYN("SshCommand")) extra.stdout = checksStdout;
+                if (a.type === "command:remote:Command" || a.type === RES("SshCommand")) extra.stdout = checksStdout;
                 if (a.type === "docker:index/remoteImage:RemoteImage") Object.assign(extra, { imageId: "sha256:1111", repoDigest: `${a.inputs.name}@sha256:1111` });
-                if (a.type === DYN("PulledImage")) extra.imageId = "sha256:2222";
-                if (a.type === DYN("CodexLogin")) Object.assign(extra, { present: true, loginId: "existing" });
-                if (a.type === DYN("RemoteFile")) extra.sha256 = "0".repeat(64);
+                if (a.type === RES("PulledImage")) extra.imageId = "sha256:2222";
+                if (a.type === RES("CodexLogin")) Object.assign(extra, { present: true, loginId: "existing" });
+                if (a.type === RES("RemoteFile")) extra.sha256 = "0".repeat(64);
                 // Read, never created: the runtime user's passwd entry on the host.
-                if (a.type === DYN("HostAccount")) Object.assign(extra, { home: homes[a.inputs.user] ?? `/home/${a.inputs.user}`, uid: 1001, gid: 1001, homeExists: true });
+                if (a.type === RES("HostAccount")) Object.assign(extra, { home: homes[a.inputs.user] ?? `/home/${a.inputs.user}`, uid: 1001, gid: 1001, homeExists: true });
                 return { id: `${a.name}-id`, state: { ...a.inputs, ...extra } };
             },
             call: (a) => a.inputs,
@@ -168,33 +171,33 @@ describe("FlowsHost resource graph", () => {
             [COMP("Verification")]: 1,
             [COMP("GithubTokenFile")]: 1,
             [COMP("AgentProfiles")]: 1,
-            [DYN("RemoteDirectory")]: 2,
-            [DYN("RemoteFile")]: 5,
-            [DYN("CodexLogin")]: 1,
-            [DYN("ImagePresence")]: 1,
-            [DYN("HostAccount")]: 1,
+            [RES("RemoteDirectory")]: 2,
+            [RES("RemoteFile")]: 5,
+            [RES("CodexLogin")]: 1,
+            [RES("ImagePresence")]: 1,
+            [RES("HostAccount")]: 1,
             "pulumi:providers:docker": 1,
             "docker:index/remoteImage:RemoteImage": 1,
             "command:remote:Command": 1,
         });
-        const account = b.one(DYN("HostAccount"), "web-1-account");
+        const account = b.one(RES("HostAccount"), "web-1-account");
         expect(account.inputs).toMatchObject({ user: "user", where: "host 'web-1' (203.0.113.10:22)" });
 
-        const secrets = b.one(DYN("RemoteDirectory"), "web-1-secrets").inputs;
+        const secrets = b.one(RES("RemoteDirectory"), "web-1-secrets").inputs;
         expect(secrets).toMatchObject({ path: "/home/user/.secrets", owner: "user", mode: "700", removeOnDelete: "empty" });
-        const codex = b.one(DYN("RemoteDirectory"), "web-1-codex");
+        const codex = b.one(RES("RemoteDirectory"), "web-1-codex");
         expect(codex.inputs).toMatchObject({ path: "/home/user/.secrets/codex", owner: "user", mode: "700", removeOnDelete: "never" });
         expect(codex.opts.retainOnDelete).toBe(true);
 
-        expect(b.one(DYN("RemoteFile"), "web-1-gh-token").inputs).toMatchObject({ path: "/home/user/.secrets/gh-token", owner: "user", mode: "600", content: TOKEN });
+        expect(b.one(RES("RemoteFile"), "web-1-gh-token").inputs).toMatchObject({ path: "/home/user/.secrets/gh-token", owner: "user", mode: "600", content: TOKEN });
 
         const dir = "/home/user/app/github-flows/var/work/cfg/repos/acme/demo/issue_comment-created";
-        const profile = b.one(DYN("RemoteFile"), "web-1-acme--demo-profile").inputs;
+        const profile = b.one(RES("RemoteFile"), "web-1-acme--demo-profile").inputs;
         expect(profile).toMatchObject({ path: `${dir}/profile.json`, owner: "user", mode: "644" });
         expect(profile.content).toBe(profileJson(renderProfile({ ...b.config, repository: "acme/demo" })));
-        expect(b.one(DYN("RemoteFile"), "web-1-acme--demo-prompt").inputs).toMatchObject({ path: `${dir}/prompt.md`, mode: "644", content: PROMPT });
-        b.one(DYN("RemoteFile"), "web-1-owner--repository-profile");
-        b.one(DYN("RemoteFile"), "web-1-owner--repository-prompt");
+        expect(b.one(RES("RemoteFile"), "web-1-acme--demo-prompt").inputs).toMatchObject({ path: `${dir}/prompt.md`, mode: "644", content: PROMPT });
+        b.one(RES("RemoteFile"), "web-1-owner--repository-profile");
+        b.one(RES("RemoteFile"), "web-1-owner--repository-prompt");
 
         expect(b.one("docker:index/remoteImage:RemoteImage", "web-1-image").inputs).toMatchObject({ name: "github-flows-agent-codex:latest", keepLocally: true });
 
@@ -217,10 +220,10 @@ describe("FlowsHost resource graph", () => {
             [COMP("Verification")]: COMP("FlowsHost"),
             [COMP("GithubTokenFile")]: COMP("FlowsHost"),
             [COMP("AgentProfiles")]: COMP("FlowsHost"),
-            [DYN("RemoteDirectory")]: COMP("CredentialDirectories"),
-            [DYN("CodexLogin")]: COMP("CodexAuth"),
-            [DYN("ImagePresence")]: COMP("AgentImage"),
-            [DYN("HostAccount")]: COMP("FlowsHost"),
+            [RES("RemoteDirectory")]: COMP("CredentialDirectories"),
+            [RES("CodexLogin")]: COMP("CodexAuth"),
+            [RES("ImagePresence")]: COMP("AgentImage"),
+            [RES("HostAccount")]: COMP("FlowsHost"),
             "pulumi:providers:docker": COMP("AgentImage"),
             "docker:index/remoteImage:RemoteImage": COMP("AgentImage"),
             "command:remote:Command": COMP("Verification"),
@@ -230,7 +233,7 @@ describe("FlowsHost resource graph", () => {
                 expect(s.parent).toBeUndefined();
                 continue;
             }
-            const want = s.type === DYN("RemoteFile") ? (s.name === "web-1-gh-token" ? COMP("GithubTokenFile") : COMP("AgentProfiles")) : parentType[s.type];
+            const want = s.type === RES("RemoteFile") ? (s.name === "web-1-gh-token" ? COMP("GithubTokenFile") : COMP("AgentProfiles")) : parentType[s.type];
             expect(s.parent, `${s.type} ${s.name}`).toEqual({ type: want, name: "web-1" });
             // The engine's URN carries the parent type: the mock monitor builds it the same way.
             expect(s.urn).toBe(`urn:pulumi:unit::github-flows-host::${want}$${s.type}::${s.name}`);
@@ -256,15 +259,15 @@ describe("the runtime user's home, read from the host", () => {
     it("derives every path from the home the host reports (a service user under /var/lib)", async () => {
         homes.flows = "/var/lib/flows";
         const b = await build({ runtimeUser: "flows" });
-        expect(registered.find((r) => r.type === DYN("HostAccount"))?.id).toBe("203.0.113.10:22:flows");
-        expect(b.one(DYN("RemoteDirectory"), "web-1-secrets").inputs).toMatchObject({ path: "/var/lib/flows/.secrets", owner: "flows", runtimeUser: "flows" });
-        expect(b.one(DYN("RemoteDirectory"), "web-1-codex").inputs.path).toBe("/var/lib/flows/.secrets/codex");
-        expect(b.one(DYN("RemoteFile"), "web-1-gh-token").inputs).toMatchObject({ path: "/var/lib/flows/.secrets/gh-token", runtimeUser: "flows" });
-        const profile = b.one(DYN("RemoteFile"), "web-1-owner--repository-profile").inputs;
+        expect(registered.find((r) => r.type === RES("HostAccount"))?.id).toBe("203.0.113.10:22:flows");
+        expect(b.one(RES("RemoteDirectory"), "web-1-secrets").inputs).toMatchObject({ path: "/var/lib/flows/.secrets", owner: "flows", runtimeUser: "flows" });
+        expect(b.one(RES("RemoteDirectory"), "web-1-codex").inputs.path).toBe("/var/lib/flows/.secrets/codex");
+        expect(b.one(RES("RemoteFile"), "web-1-gh-token").inputs).toMatchObject({ path: "/var/lib/flows/.secrets/gh-token", runtimeUser: "flows" });
+        const profile = b.one(RES("RemoteFile"), "web-1-owner--repository-profile").inputs;
         expect(profile.path).toBe("/var/lib/flows/app/github-flows/var/work/cfg/repos/owner/repository/issue_comment-created/profile.json");
         expect(JSON.parse(profile.content).execution.runtime.dockerArgs).toContain("type=bind,src=/var/lib/flows/.secrets/gh-token,dst=/run/secrets/gh-token,readonly");
         expect(checksInput(b.one("command:remote:Command", "web-1-checks").inputs).script).toContain("src=/var/lib/flows/.secrets/codex,");
-        expect(b.one(DYN("CodexLogin"), "web-1-codex-login").inputs.container).toMatchObject({ runtimeUser: "flows", codexDir: "/var/lib/flows/.secrets/codex" });
+        expect(b.one(RES("CodexLogin"), "web-1-codex-login").inputs.container).toMatchObject({ runtimeUser: "flows", codexDir: "/var/lib/flows/.secrets/codex" });
         expect(JSON.stringify(b.all.map((s) => s.inputs))).not.toContain("/home/flows");
     });
 });
@@ -275,12 +278,12 @@ describe("a fleet that is not uniform", () => {
         const web2 = host({ name: "web-2", address: "203.0.113.11", hostKey: HOST_KEY_2, runtimeUser: "flows", repositories: ["acme/billing"], workspaceDir: "/srv/flows/work" });
         // A path outside the runtime user's home lies under a root the operator listed.
         const b = await build({ hosts: [host(), web2], repositories: ["acme/web"], runtimeUserRoots: ["/srv/flows"] });
-        expect(b.one(DYN("HostAccount"), "web-1-account").inputs.user).toBe("user");
-        expect(b.one(DYN("HostAccount"), "web-2-account").inputs.user).toBe("flows");
-        expect(b.one(DYN("RemoteFile"), "web-1-gh-token").inputs).toMatchObject({ path: "/home/user/.secrets/gh-token", owner: "user" });
-        expect(b.one(DYN("RemoteFile"), "web-2-gh-token").inputs).toMatchObject({ path: "/var/lib/flows/.secrets/gh-token", owner: "flows" });
-        expect(b.one(DYN("RemoteFile"), "web-1-acme--web-profile").inputs.path).toBe("/home/user/app/github-flows/var/work/cfg/repos/acme/web/issue_comment-created/profile.json");
-        expect(b.one(DYN("RemoteFile"), "web-2-acme--billing-profile").inputs.path).toBe("/srv/flows/work/cfg/repos/acme/billing/issue_comment-created/profile.json");
+        expect(b.one(RES("HostAccount"), "web-1-account").inputs.user).toBe("user");
+        expect(b.one(RES("HostAccount"), "web-2-account").inputs.user).toBe("flows");
+        expect(b.one(RES("RemoteFile"), "web-1-gh-token").inputs).toMatchObject({ path: "/home/user/.secrets/gh-token", owner: "user" });
+        expect(b.one(RES("RemoteFile"), "web-2-gh-token").inputs).toMatchObject({ path: "/var/lib/flows/.secrets/gh-token", owner: "flows" });
+        expect(b.one(RES("RemoteFile"), "web-1-acme--web-profile").inputs.path).toBe("/home/user/app/github-flows/var/work/cfg/repos/acme/web/issue_comment-created/profile.json");
+        expect(b.one(RES("RemoteFile"), "web-2-acme--billing-profile").inputs.path).toBe("/srv/flows/work/cfg/repos/acme/billing/issue_comment-created/profile.json");
         expect(b.all.filter((s) => s.name === "web-2-acme--web-profile" || s.name === "web-1-acme--billing-profile")).toEqual([]);
         expect(checksInput(b.one("command:remote:Command", "web-2-checks").inputs).script).toContain("for r in '\\''acme/billing'\\''; do");
         expect(Object.keys(await promiseOf(b.hosts[1].profiles))).toEqual(["acme/billing"]);
@@ -291,7 +294,7 @@ describe("resource names per repository", () => {
     it("gives every accepted repository its own profile and prompt resources", async () => {
         const repositories = ["a/b--c", "a-b/c", "a/b-c", "a-b-c/d", "a/-b", "A/b.c"];
         const b = await build({ repositories });
-        const names = b.of(DYN("RemoteFile")).map((s) => s.name).filter((n) => n !== "web-1-gh-token");
+        const names = b.of(RES("RemoteFile")).map((s) => s.name).filter((n) => n !== "web-1-gh-token");
         expect(names).toHaveLength(2 * repositories.length);
         expect(new Set(names).size).toBe(names.length);
         expect(new Set(b.all.map((s) => s.urn)).size).toBe(b.all.length);
@@ -318,13 +321,13 @@ describe("imageSource and remoteCommands", () => {
         expect(again.one("pulumi:providers:docker", "web-1-docker").inputs.sshOpts).toBe(provider.inputs.sshOpts);
         expect(b.one("docker:index/remoteImage:RemoteImage", "web-1-image").opts.provider).toBe(provider.resource);
         expect(b.of("docker:index/tag:Tag")).toEqual([]);
-        expect(b.of(DYN("PulledImage"))).toEqual([]);
+        expect(b.of(RES("PulledImage"))).toEqual([]);
         expect(await promiseOf(b.hosts[0].imageId)).toBe("sha256:1111");
     });
 
     it("a sudo admin login: every connection marked sudo, the checks behind `sudo -n`, the docker provider through the relay", async () => {
         const b = await build({ hosts: [host({ user: "admin", port: 2223 })] });
-        for (const s of b.all.filter((x) => x.type.startsWith(DYN("")))) expect(s.inputs.connection.sudo, s.name).toBe(true);
+        for (const s of b.all.filter((x) => isHostResource(x.type))) expect(s.inputs.connection.sudo, s.name).toBe(true);
         const checks = b.one("command:remote:Command", "web-1-checks").inputs;
         const script = checks.stdin.slice(0, checks.stdin.indexOf(`\n${SCRIPT_END}\n`));
         expect(checks.create).toBe(launch(script, "", true).command);
@@ -337,7 +340,7 @@ describe("imageSource and remoteCommands", () => {
         expect(fs.statSync(relay).isSocket()).toBe(true);
         // The root login of the same host is as it always was.
         const root = await build({ hosts: [host({ port: 2223 })] });
-        for (const s of root.all.filter((x) => x.type.startsWith(DYN("")))) expect("sudo" in s.inputs.connection, s.name).toBe(false);
+        for (const s of root.all.filter((x) => isHostResource(x.type))) expect("sudo" in s.inputs.connection, s.name).toBe(false);
         expect(root.one("command:remote:Command", "web-1-checks").inputs.create.startsWith("/bin/sh -c ")).toBe(true);
         expect(root.one("pulumi:providers:docker", "web-1-docker").inputs.host).toBe("ssh://root@203.0.113.10:2223");
     });
@@ -352,7 +355,7 @@ describe("imageSource and remoteCommands", () => {
 
     it("ssh-pull: a PulledImage over the stack's SSH connection and no docker resources", async () => {
         const b = await build({ imageSource: "ssh-pull", imagePullFrom: "127.0.0.1:5000/agent:1" });
-        const pulled = b.one(DYN("PulledImage"), "web-1-pull");
+        const pulled = b.one(RES("PulledImage"), "web-1-pull");
         expect(pulled.inputs).toMatchObject({ from: "127.0.0.1:5000/agent:1", image: "github-flows-agent-codex:latest" });
         expect(b.all.filter((s) => s.type.startsWith("docker:") || s.type === "pulumi:providers:docker")).toEqual([]);
         expect(await promiseOf(b.hosts[0].imageId)).toBe("sha256:2222");
@@ -361,14 +364,14 @@ describe("imageSource and remoteCommands", () => {
     it("pulumi-command: the checks run as command:remote:Command", async () => {
         const b = await build({ remoteCommands: "pulumi-command" });
         expect(b.of("command:remote:Command")).toHaveLength(1);
-        expect(b.of(DYN("SshCommand"))).toEqual([]);
+        expect(b.of(RES("SshCommand"))).toEqual([]);
         expect(await promiseOf(b.hosts[0].githubLogin)).toBe("octocat");
     });
 
     it("ssh2: the checks run as the SshCommand dynamic resource", async () => {
         const b = await build({ remoteCommands: "ssh2" });
         expect(b.of("command:remote:Command")).toEqual([]);
-        const cmd = b.one(DYN("SshCommand"), "web-1-checks");
+        const cmd = b.one(RES("SshCommand"), "web-1-checks");
         expect(cmd.inputs).toMatchObject({ stdin: TOKEN, what: "verification" });
         expect(cmd.inputs.create).toContain("gh api -i user --jq .login");
         expect(await promiseOf(b.hosts[0].githubLogin)).toBe("octocat");
@@ -377,14 +380,14 @@ describe("imageSource and remoteCommands", () => {
     it("passes GH_HOST to the checks and the profiles for another GitHub host", async () => {
         const b = await build({ githubHost: "github.example.com" });
         expect(checksInput(b.one("command:remote:Command", "web-1-checks").inputs).script).toContain("'GH_HOST=github.example.com'");
-        expect(JSON.parse(b.one(DYN("RemoteFile"), "web-1-owner--repository-profile").inputs.content).execution.runtime.env.GH_HOST).toBe("github.example.com");
+        expect(JSON.parse(b.one(RES("RemoteFile"), "web-1-owner--repository-profile").inputs.content).execution.runtime.env.GH_HOST).toBe("github.example.com");
     });
 });
 
 describe("secrets", () => {
     it("keeps the token content, the checks' stdin and every connection secret", async () => {
         const b = await build();
-        const tokenFile = b.one(DYN("RemoteFile"), "web-1-gh-token").resource as any;
+        const tokenFile = b.one(RES("RemoteFile"), "web-1-gh-token").resource as any;
         expect(await pulumi.isSecret(tokenFile.content)).toBe(true);
         expect(await promiseOf(tokenFile.content)).toBe(TOKEN);
         const checks = b.one("command:remote:Command", "web-1-checks").resource as any;
@@ -394,11 +397,11 @@ describe("secrets", () => {
             // ...and reaches the engine marked secret, so state encrypts it.
             expect(isSecretValue(s.raw.connection), `${s.type} ${s.name}`).toBe(true);
         }
-        expect(isSecretValue(b.one(DYN("RemoteFile"), "web-1-gh-token").raw.content)).toBe(true);
+        expect(isSecretValue(b.one(RES("RemoteFile"), "web-1-gh-token").raw.content)).toBe(true);
         expect(isSecretValue(b.one("command:remote:Command", "web-1-checks").raw.stdin)).toBe(true);
         expect((b.one("command:remote:Command", "web-1-checks").opts as pulumi.CustomResourceOptions).additionalSecretOutputs).toContain("stdin");
         // Profiles and prompts hold no credential and stay readable in state.
-        expect(isSecretValue(b.one(DYN("RemoteFile"), "web-1-owner--repository-profile").raw.content)).toBe(false);
+        expect(isSecretValue(b.one(RES("RemoteFile"), "web-1-owner--repository-profile").raw.content)).toBe(false);
     });
 
     it("never shows the token, the private key or the API key in a non-secret output", async () => {
@@ -424,10 +427,10 @@ describe("secrets", () => {
         const b = await build({ remoteCommands: "ssh2" }, { openaiApiKey: OPENAI_KEY });
         const allowed: Record<string, Array<[string, string]>> = {
             [TOKEN]: [
-                [DYN("RemoteFile"), "content"],
-                [DYN("SshCommand"), "stdin"],
+                [RES("RemoteFile"), "content"],
+                [RES("SshCommand"), "stdin"],
             ],
-            [OPENAI_KEY]: [[DYN("CodexLogin"), "apiKey"]],
+            [OPENAI_KEY]: [[RES("CodexLogin"), "apiKey"]],
             [PRIVATE_KEY_BODY]: b.all.map((s) => [s.type, "connection"] as [string, string]),
         };
         for (const s of b.all) {
@@ -440,22 +443,22 @@ describe("secrets", () => {
                 }
             }
         }
-        expect(b.one(DYN("RemoteFile"), "web-1-gh-token").inputs.content).toBe(TOKEN);
-        expect(b.of(DYN("RemoteFile")).filter((s) => s.inputs.content === TOKEN)).toHaveLength(1);
+        expect(b.one(RES("RemoteFile"), "web-1-gh-token").inputs.content).toBe(TOKEN);
+        expect(b.of(RES("RemoteFile")).filter((s) => s.inputs.content === TOKEN)).toHaveLength(1);
     });
 });
 
 describe("options", () => {
     it("installProfiles: false renders the profiles but writes no profile or prompt file", async () => {
         const b = await build({ installProfiles: false, repositories: ["owner/repository", "acme/demo"] });
-        expect(b.of(DYN("RemoteFile")).map((s) => s.name)).toEqual(["web-1-gh-token"]);
+        expect(b.of(RES("RemoteFile")).map((s) => s.name)).toEqual(["web-1-gh-token"]);
         const profiles = await promiseOf(b.hosts[0].profiles);
         expect(Object.keys(profiles)).toEqual(["owner/repository", "acme/demo"]);
     });
 
     it("openaiApiKey set: CodexLogin gets it as a secret input to pipe into codex login --with-api-key", async () => {
         const b = await build({}, { openaiApiKey: OPENAI_KEY });
-        const login = b.one(DYN("CodexLogin"), "web-1-codex-login");
+        const login = b.one(RES("CodexLogin"), "web-1-codex-login");
         expect(login.inputs.apiKey).toBe(OPENAI_KEY);
         expect(isSecretValue(login.raw.apiKey)).toBe(true);
         expect(await pulumi.isSecret((login.resource as any).apiKey)).toBe(true);
@@ -464,7 +467,7 @@ describe("options", () => {
 
     it("openaiApiKey unset: no API-key login", async () => {
         const b = await build();
-        const login = b.one(DYN("CodexLogin"), "web-1-codex-login");
+        const login = b.one(RES("CodexLogin"), "web-1-codex-login");
         expect(login.inputs.apiKey).toBeUndefined();
         expect(login.inputs.missingMessage).toContain("docker run --rm -it --name github-flows-codex-login");
         expect(b.all.filter((s) => JSON.stringify({ ...s.inputs, __provider: undefined }).includes("--with-api-key"))).toEqual([]);
@@ -540,10 +543,10 @@ describe("dynamic resource outputs", () => {
         const token = b.one(COMP("GithubTokenFile"), "web-1").resource as any;
         expect(await promiseOf(token.file.sha256)).toBe("0".repeat(64));
         expect(await promiseOf(token.file.mode)).toBe("600");
-        const login = b.one(DYN("CodexLogin"), "web-1-codex-login").resource as any;
+        const login = b.one(RES("CodexLogin"), "web-1-codex-login").resource as any;
         expect(await promiseOf(login.loginId)).toBe("existing");
         expect(await promiseOf(login.present)).toBe(true);
-        expect(await promiseOf((b.one(DYN("PulledImage"), "web-1-pull").resource as any).imageId)).toBe("sha256:2222");
+        expect(await promiseOf((b.one(RES("PulledImage"), "web-1-pull").resource as any).imageId)).toBe("sha256:2222");
         // The checks re-run when the Codex login changes: the trigger must be a real value.
         expect(b.one("command:remote:Command", "web-1-checks").inputs.triggers).toContain("existing");
     });
@@ -585,10 +588,10 @@ describe("order on a host", () => {
         }
         const readAt = order.indexOf("account-read");
         expect(readAt).toBeGreaterThan(0);
-        const touching = order.filter((t, i) => i !== readAt && (t.startsWith("pulumi-nodejs:dynamic/") || t.startsWith("docker:index") || t.startsWith("command:")) && t !== DYN("HostAccount"));
+        const touching = order.filter((t, i) => i !== readAt && (isHostResource(t) || t.startsWith("docker:index") || t.startsWith("command:")) && t !== RES("HostAccount"));
         expect(touching.length).toBeGreaterThan(5);
         for (const [i, t] of order.entries()) {
-            if (touching.includes(t) && t !== DYN("HostAccount")) expect(i, t).toBeGreaterThan(readAt);
+            if (touching.includes(t) && t !== RES("HostAccount")) expect(i, t).toBeGreaterThan(readAt);
         }
         expect(order.indexOf("pulumi:providers:docker")).toBeGreaterThanOrEqual(0);
         expect(order.indexOf("pulumi:providers:docker")).toBeLessThan(readAt);

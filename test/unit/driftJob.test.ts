@@ -140,7 +140,7 @@ describe("drift job: systemd units and installer", () => {
     it("drift-check.sh maps the report to its exit status: clean 0, drift 1 (pulumi's own drift error not repeated)", () => {
         const fake = path.join(tmp, "fakebin2");
         fs.mkdirSync(fake, { recursive: true });
-        const urn = "urn:pulumi:s::github-flows-host::github-flows-host:index:FlowsHost$pulumi-nodejs:dynamic/github-flows-host:RemoteFile::h-gh-token";
+        const urn = "urn:pulumi:s::github-flows-host::github-flows-host:index:FlowsHost$github-flows-host:index:RemoteFile::h-gh-token";
         const preview = (steps: unknown[]) => JSON.stringify({ config: { "github-flows-host:hosts": JSON.stringify([{ name: "h" }]) }, steps });
         const run = (json: string, exit: number) => {
             fs.writeFileSync(path.join(fake, "preview.json"), json);

@@ -6,7 +6,7 @@ const STACK = "urn:pulumi:prod::github-flows-host::pulumi:pulumi:Stack::github-f
 const HOST_T = "github-flows-host:index:FlowsHost";
 const host = (n: string) => `urn:pulumi:prod::github-flows-host::${HOST_T}::${n}`;
 const comp = (n: string, t: string) => `urn:pulumi:prod::github-flows-host::${HOST_T}$github-flows-host:index:${t}::${n}`;
-const file = (n: string, t = "GithubTokenFile") => `urn:pulumi:prod::github-flows-host::${HOST_T}$github-flows-host:index:${t}$pulumi-nodejs:dynamic/github-flows-host:RemoteFile::${n}`;
+const file = (n: string, t = "GithubTokenFile") => `urn:pulumi:prod::github-flows-host::${HOST_T}$github-flows-host:index:${t}$github-flows-host:index:RemoteFile::${n}`;
 const config = (...names: string[]) => ({
     "github-flows-host:hosts": JSON.stringify(names.map((name) => ({ name, address: "203.0.113.10", port: 22, user: "root", hostKey: "ssh-ed25519 AAAA" }))),
     "github-flows-host:githubToken": "[secret]",

@@ -9,7 +9,7 @@ import { readPrompt, shippedPromptFile } from "../../lib/prompt";
 import { HOST_KEY, OPENAI_KEY, PRIVATE_KEY, TOKEN } from "../fixtures/config";
 
 /** FlowsHost as someone else's Pulumi program uses it: typed args, credentials as Inputs. */
-const DYN = (t: string) => `pulumi-nodejs:dynamic/github-flows-host:${t}`;
+const RES = (t: string) => `github-flows-host:index:${t}`;
 const registered: pulumi.runtime.MockResourceArgs[] = [];
 
 beforeAll(async () => {
@@ -18,11 +18,11 @@ beforeAll(async () => {
             async newResource(a) {
                 registered.push(a);
                 const extra: Record<string, unknown> = {};
-                if (a.type === "command:remote:Command" || a.type === DYN("SshCommand")) extra.stdout = "gfh-github-login=octocat\ngfh-token-expires=never\ngfh-repository-access=acme/web push\ngfh-checks=ok\n";
-                if (a.type === DYN("PulledImage")) extra.imageId = "sha256:2222";
-                if (a.type === DYN("CodexLogin")) Object.assign(extra, { present: true, loginId: "existing" });
-                if (a.type === DYN("RemoteFile")) extra.sha256 = "0".repeat(64);
-                if (a.type === DYN("HostAccount")) Object.assign(extra, { home: `/home/${a.inputs.user}`, uid: 1001, gid: 1001, homeExists: true });
+                if (a.type === "command:remote:Command" || a.type === RES("SshCommand")) extra.stdout = "gfh-github-login=octocat\ngfh-token-expires=never\ngfh-repository-access=acme/web push\ngfh-checks=ok\n";
+                if (a.type === RES("PulledImage")) extra.imageId = "sha256:2222";
+                if (a.type === RES("CodexLogin")) Object.assign(extra, { present: true, loginId: "existing" });
+                if (a.type === RES("RemoteFile")) extra.sha256 = "0".repeat(64);
+                if (a.type === RES("HostAccount")) Object.assign(extra, { home: `/home/${a.inputs.user}`, uid: 1001, gid: 1001, homeExists: true });
                 return { id: `${a.name}-id`, state: { ...a.inputs, ...extra } };
             },
             call: (a) => a.inputs,
@@ -75,13 +75,13 @@ describe("FlowsHost args", () => {
         const profiles = await promiseOf(h.profiles);
         expect(Object.keys(profiles)).toEqual(["acme/web"]);
         expect(JSON.parse(profiles["acme/web"]).execution.runtime.image).toBe("github-flows-agent-codex:latest");
-        const token = registered.find((r) => r.type === DYN("RemoteFile") && r.name === "web1-gh-token")!;
+        const token = registered.find((r) => r.type === RES("RemoteFile") && r.name === "web1-gh-token")!;
         // The trailing line break dropped, as from stack config; secret on the way to the engine.
         expect(JSON.stringify(token.inputs.content)).toContain(JSON.stringify(TOKEN));
         expect(JSON.stringify(token.inputs.content)).not.toContain(`${TOKEN}\\n`);
         expect(token.inputs.content.value).toBe(TOKEN);
         expect(token.inputs.path).toBe("/home/user/.secrets/gh-token");
-        expect(registered.find((r) => r.type === DYN("CodexLogin"))!.inputs.apiKey.value).toBe(OPENAI_KEY);
+        expect(registered.find((r) => r.type === RES("CodexLogin"))!.inputs.apiKey.value).toBe(OPENAI_KEY);
         // The shipped prompt, for a program without prompts/prompt.md of its own.
         const prompt = registered.find((r) => r.name === "web1-acme--web-prompt")!;
         expect(prompt.inputs.content).toBe(fs.readFileSync(shippedPromptFile()!, "utf8"));

@@ -73,7 +73,8 @@ describe("two entry points: the stack program and the package", () => {
         expect(pkg.files).toEqual(expect.arrayContaining(["dist/", "prompts/"]));
         expect(pkg.scripts.prepack).toContain("tsc -p tsconfig.lib.json");
         const lib = JSON.parse(fs.readFileSync(path.join(__dirname, "../../tsconfig.lib.json"), "utf8").replace(/^\s*\/\/.*$/gm, ""));
-        expect(lib.files).toEqual(["api.ts"]);
+        // The library, and the provider plugin's entry for programs that install it from the package.
+        expect(lib.files).toEqual(["api.ts", "providers/plugin/main.ts"]);
         expect(lib.compilerOptions).toMatchObject({ outDir: "dist", declaration: true, noCheck: false });
     });
 });
