@@ -44,6 +44,7 @@ export class AgentProfiles extends pulumi.ComponentResource {
         }
         this.profiles = rendered;
         this.paths = pulumi.all(paths);
-        this.registerOutputs({ profiles: this.profiles, paths: this.paths });
+        // Not the profiles: the stack output holds them once (each copy in state is rewritten after every step).
+        this.registerOutputs({});
     }
 }

@@ -142,8 +142,8 @@ export class FlowsHost extends pulumi.ComponentResource {
         // Known once the file holds this token (unknown in a preview that would rewrite it).
         this.tokenFingerprint = pulumi.all([fingerprint, token.file.id]).apply(([f]) => f);
         this.codexLoginCommand = codex.loginCommand;
+        // Not the profiles: the stack output holds them once (each copy in state is rewritten after every step).
         this.registerOutputs({
-            profiles: this.profiles,
             githubLogin: this.githubLogin,
             tokenExpiresAt: this.tokenExpiresAt,
             repositoryAccess: this.repositoryAccess,

@@ -118,6 +118,9 @@ export const HIGHEST_ROLE_JQ = `.permissions as $p | if $p == null then "unknown
  * below `requiredPermission`. A failing check prints which check, where, and what to do, and exits
  * non-zero so that `pulumi up` fails.
  */
+/** Repositories checked at once inside the check container (each check waits on GitHub, not on the CPU). */
+export const REPO_CHECKS = 8;
+
 export function verifyScript(v: VerifySpec): string {
     const fail = (check: string, advice: string, detail: boolean) =>
         `{ printf '%s\\n' ${quote(`verification check '${check}' failed on ${v.where}.`)}${detail ? ` "$out"` : ""} ${quote(advice)} >&2; exit 3; }`;
@@ -150,17 +153,35 @@ export function verifyScript(v: VerifySpec): string {
             true,
         )}; fi`,
         `printf '%s%s\\n' ${quote(LOGIN_MARK)} "$login" ${quote(EXPIRES_MARK)} "$exp"`,
-        "short=''",
-        // One loop, not lines per repository: the whole text is one `docker run` argument (128 KiB at most).
-        `for r in ${quoteAll(v.repositories)}; do`,
+        // One function and one loop, not lines per repository: the whole text is one `docker run` argument (128 KiB at
+        // most). REPO_CHECKS at a time (each waits on GitHub), each into its own files; read back in the listed order,
+        // so the first failing repository is the one named, and its output is as a sequential loop's.
+        `check() {`,
         `  retry gh repo view "$r" --json nameWithOwner --jq .nameWithOwner || ${failRepo(
             "The token's account cannot see ",
             `. Give the account access to it (a fine-grained token needs it under "Only selected repositories", with Contents, Issues and Pull requests read and write; an organisation may have to approve the token), or remove it from repositories.`,
         )}`,
         `  retry gh api "repos/$r" --jq ${quote(HIGHEST_ROLE_JQ)} || ${failRepo("GET /repos/", " failed, so the token's role on it is unknown.")}`,
         `  role=$(last); printf '%s%s %s\\n' ${quote(ACCESS_MARK)} "$r" "$role"`,
-        `  [ "$(rank "$role")" -ge ${need} ] || short="$short"$'\\n'"  $r: the token may $role"${quote(`, it needs ${v.requiredPermission}`)}`,
+        "}",
+        `rd=$(mktemp -d) || { out="mktemp -d failed in the container"; ${fail("repository-checks", "The agent image needs a writable /tmp.", true)}; }`,
+        "i=0",
+        `for r in ${quoteAll(v.repositories)}; do`,
+        // The inner subshell: a failing check exits it, and the outer one still records the status.
+        `  ( (check) >"$rd/$i.out" 2>"$rd/$i.err"; echo $? >"$rd/$i.rc" ) &`,
+        `  i=$((i + 1)); [ $((i % ${REPO_CHECKS})) -ne 0 ] || wait`,
         "done",
+        "wait",
+        "short=''",
+        "i=0",
+        `for r in ${quoteAll(v.repositories)}; do`,
+        `  cat "$rd/$i.out"; c=$(cat "$rd/$i.rc" 2>/dev/null || echo 1)`,
+        `  if [ "$c" != 0 ]; then cat "$rd/$i.err" >&2; rm -rf "$rd"; exit "$c"; fi`,
+        `  role=$(sed -n '$s/^.* //p' "$rd/$i.out")`,
+        `  [ "$(rank "$role")" -ge ${need} ] || short="$short"$'\\n'"  $r: the token may $role"${quote(`, it needs ${v.requiredPermission}`)}`,
+        "  i=$((i + 1))",
+        "done",
+        'rm -rf "$rd"',
         `[ -z "$short" ] || { out=${quote(`requiredPermission is ${v.requiredPermission}; GitHub reports a lower role:`)}"$short"; ${fail(
             "repository-permission",
             `Give the token's account the ${v.requiredPermission} role on each repository listed (a fine-grained token also needs Contents, Issues and Pull requests: Read and write), or set requiredPermission lower if the agents need less.`,

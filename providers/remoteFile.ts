@@ -23,7 +23,9 @@ async function write(s: State): Promise<State & { found: boolean }> {
     const sum = sha256(s.content);
     // The content travels on standard input: never in a command line, an environment variable or a log.
     const out = await run(s.connection, writeFileScript({ path: s.path, owner: s.owner, mode: s.mode, sha256: sum }), `writing ${s.path}`, s.content);
-    return { ...s, sha256: sum, found: foundIn(out, `writing ${s.path}`) };
+    // The bytes stay in the inputs only: sha256 says what was written (a second copy per file was half of the state).
+    const { content: _, ...rest } = s;
+    return { ...rest, content: undefined as unknown as string, sha256: sum, found: foundIn(out, `writing ${s.path}`) };
 }
 
 async function observe(s: State): Promise<Pick<State, "mode" | "owner" | "sha256"> | undefined> {
