@@ -4,8 +4,20 @@ import * as pulumi from "@pulumi/pulumi";
 import { FlowsHost } from "./api";
 import { hostKeyName, settingsOf } from "./lib/config";
 import { loadStackConfig } from "./lib/stackConfig";
+import { migrationRefusal, STATE_FORMAT } from "./lib/stateMigration";
 
 const stack = loadStackConfig();
+
+// A stack of the 0.2 program must be migrated first (scripts/migrate-state.sh): its last outputs say which it is.
+const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
+const refused = pulumi.all([self.getOutputDetails("hosts"), self.getOutputDetails("stateFormat")]).apply(([h, f]) => {
+    const outputs: Record<string, unknown> = {};
+    if (h.value !== undefined || h.secretValue !== undefined) outputs.hosts = true;
+    if (f.value !== undefined) outputs.stateFormat = f.value;
+    const why = migrationRefusal(outputs, pulumi.getStack());
+    if (why) throw new Error(why);
+    return false;
+});
 
 const flowsHosts = stack.config.hosts.map(
     (host, i) =>
@@ -16,7 +28,9 @@ const flowsHosts = stack.config.hosts.map(
             openaiApiKey: stack.openaiApiKey,
             prompt: stack.prompt,
             keyName: hostKeyName(stack.config, i),
-        }),
+        },
+        // Nothing of a host registers before the stack is known not to need the migration.
+        { dependsOn: refused.apply(() => [self]) }),
 );
 
 /**
@@ -39,3 +53,6 @@ export const hosts = pulumi.output(
         ]),
     ),
 );
+
+/** Which program made this state: the plugin's resources (a stack without it is migrated first, scripts/migrate-state.sh). */
+export const stateFormat = STATE_FORMAT;

@@ -14,7 +14,7 @@ const os = require("node:os");
 const path = require("node:path");
 
 const ROOT = path.resolve(__dirname, "..");
-const SOURCES = ["index.ts", "api.ts", "components", "providers", "lib"];
+const SOURCES = ["index.ts", "api.ts", "plugin.ts", "components", "providers", "lib"];
 /** Builds of other source versions older than this are removed (a running program may still load from one). */
 const KEEP_OLD_BUILDS_MS = 24 * 3600 * 1000;
 

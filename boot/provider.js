@@ -2,7 +2,7 @@
 // this file, and the engine starts it for every resource of type `github-flows-host:index:*`. Same build as the program.
 "use strict";
 require("./build.js")
-    .load("providers/plugin/main.js")
+    .load("plugin.js")
     .serve(process.argv.slice(2))
     .catch((e) => {
         process.stderr.write(`github-flows-host provider: ${e?.stack ?? e}\n`);

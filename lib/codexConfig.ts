@@ -11,8 +11,8 @@ import type { ReasoningEffort } from "./config";
  */
 
 /**
- * The TOML library, required by name when first used: a dynamic provider's code is serialized, and a captured ES
- * module would be serialized by value (the SDK cannot parse its class fields); a `require` call is kept as it is.
+ * The TOML library, required when first used (an ES module, which Node.js 22.12+ loads with `require`): only the
+ * Codex model steps need it.
  */
 function toml(): typeof TomlPatch {
     return require("@decimalturn/toml-patch");
@@ -32,8 +32,7 @@ export const CODEX_CONFIG_FILE = "config.toml";
 
 /**
  * config.toml is not TOML. The message names line and column, never the text (the file may hold an MCP server's
- * key). A plain Error with fields, not a subclass: a dynamic provider's serialized code calls a superclass
- * constructor as a function, and `Error.call(this, m)` leaves `message` unset.
+ * key). A plain Error with fields, not a subclass.
  */
 export interface CodexConfigSyntaxError extends Error {
     name: "CodexConfigSyntaxError";

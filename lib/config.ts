@@ -240,6 +240,11 @@ export const hostArgsSchema = hostArgsObject
         for (const issue of hostIssues(c, [])) ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
     });
 
+/** The FlowsHost settings as JSON Schema (inputs: defaults optional), for the provider plugin's schema. */
+export function hostArgsJsonSchema(): { properties: Record<string, Record<string, unknown>>; required?: string[] } {
+    return z.toJSONSchema(hostArgsObject, { io: "input", unrepresentable: "any" }) as { properties: Record<string, Record<string, unknown>>; required?: string[] };
+}
+
 /** FlowsHost settings as a caller writes them (defaults optional). */
 export type HostArgsInput = z.input<typeof hostArgsSchema>;
 /** FlowsHost settings validated, defaults applied, paths derived (from /home/<runtimeUser> until the host is read). */

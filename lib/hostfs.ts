@@ -275,3 +275,20 @@ export function statFileScript(path: string, user: string): string {
 export function removeFileScript(path: string, user: string): string {
     return [runtimeUserPrelude(user), `asuser rm -f -- ${quote(path)}`].join("\n");
 }
+
+/**
+ * For `pulumi import`, before the runtime user is known: what is at `path`, as the login sees it without following a
+ * final link. Prints `file <mode> <owner>`, `dir <mode> <owner>`, `link`, `other`, `denied` (the login cannot look:
+ * a sudo login then looks through sudo) or `absent`.
+ */
+export function importStatScript(path: string): string {
+    return [
+        `p=${quote(path)}`,
+        'if [ -L "$p" ]; then echo link',
+        `elif [ -d "$p" ]; then printf 'dir %s %s\\n' "$(stat -c %a -- "$p")" "$(stat -c %U -- "$p")"`,
+        `elif [ -f "$p" ]; then printf 'file %s %s\\n' "$(stat -c %a -- "$p")" "$(stat -c %U -- "$p")"`,
+        'elif [ -e "$p" ]; then echo other',
+        'elif stat -- "$p" 2>&1 | grep -q "Permission denied"; then echo denied',
+        "else echo absent; fi",
+    ].join("\n");
+}

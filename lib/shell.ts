@@ -12,6 +12,7 @@ export type { DirectorySpec, FileSpec } from "./hostfs";
 export {
     ensureDirectoryScript,
     FOUND_MARK,
+    importStatScript,
     removeEmptyDirectoryScript,
     removeFileScript,
     statDirectoryScript,

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { FOUND_MARK } from "../lib/shell";
-import type { SshTarget } from "../lib/ssh";
+import { FOUND_MARK, importStatScript } from "../lib/shell";
+import { importTarget, loginKind, parseImportId, resourceIdOf, run, type SshTarget } from "../lib/ssh";
 import type { HostDiffResult, HostReadResult, HostResourceProvider } from "./hostResource";
 
 /** The SSH target as a resource input: the private key inside makes the whole value secret in state. */
@@ -66,15 +66,54 @@ export function pathReplaced(olds: PathState, news: PathState): HostDiffResult |
     return olds.path === news.path && sameHost(olds.connection, news.connection) ? undefined : { changes: true, replaces: ["path"], deleteBeforeReplace: false };
 }
 
-/** `read` for `pulumi refresh`: what `observe` sees on the host, or an empty id when the path is gone. */
-export function readPath<S extends PathState>(observe: (s: S) => Promise<Partial<S> | undefined>): (id: string, props?: S) => Promise<HostReadResult<S>> {
+/** What `pulumi import` of a path resource needs beyond the path itself: the kind, and the inputs it adds. */
+export interface PathImport<S> {
+    kind: "file" | "dir";
+    /** The resource's own inputs, for a path the import found (a file's content stays the program's to give). */
+    inputs(base: PathState): Partial<S>;
+}
+
+/**
+ * `read` for `pulumi refresh`: what `observe` sees on the host, or an empty id when the path is gone. Without state
+ * (`pulumi import`, an id `<login>@<address>:<port>:<path>`) it reads the path as its owner, who becomes the runtime
+ * user, and marks it `found`: the stack never removes what it imported.
+ */
+export function readPath<S extends PathState>(observe: (s: S) => Promise<Partial<S> | undefined>, imports?: PathImport<S>): (id: string, props?: S) => Promise<HostReadResult<S>> {
     return async (id, props) => {
-        if (!props) return { id, props };
+        if (!props) {
+            if (!imports) return { id, props };
+            return importPath(id, observe, imports);
+        }
         const pinned = { ...props, runtimeUser: runAs(props) };
         const seen = await observe(pinned);
         // The observed owner is a reading, never who acts: `runtimeUser` (pinned above) cannot be overwritten by it.
         return seen ? { id, props: { ...pinned, ...seen, runtimeUser: pinned.runtimeUser } } : { id: "", props: pinned };
     };
+}
+
+async function importPath<S extends PathState>(id: string, observe: (s: S) => Promise<Partial<S> | undefined>, imports: PathImport<S>): Promise<HostReadResult<S>> {
+    const i = parseImportId(id);
+    let connection = importTarget(i);
+    let out = (await run(connection, importStatScript(i.path), `importing ${id}`)).trim();
+    if (out === "denied" && i.user !== "root") {
+        connection = { ...connection, sudo: true };
+        out = (await run(connection, importStatScript(i.path), `importing ${id} (through sudo -n)`)).trim();
+    }
+    const m = /^(file|dir) (\d+) (\S+)$/.exec(out);
+    if (!m) {
+        if (out === "absent") return { id: "" }; // the engine says the resource does not exist
+        throw new Error(`importing ${id}: ${out === "link" ? "it is a symlink: refusing (a real path is expected there)" : `not importable (${out})`}`);
+    }
+    const [, kind, mode, owner] = m;
+    if (kind !== imports.kind) throw new Error(`importing ${id}: a ${kind === "dir" ? "directory" : "file"} is there, this resource is a ${imports.kind === "dir" ? "directory" : "file"}`);
+    if (owner === "root") throw new Error(`importing ${id}: it is owned by root; the runtime user must own what the agents read`);
+    if (loginKind(i.user, owner) === "sudo") connection = { ...connection, sudo: true };
+    else if (connection.sudo) connection = { ...connection, sudo: undefined };
+    const base: PathState = { connection: JSON.parse(JSON.stringify(connection)), path: i.path, owner, runtimeUser: owner, mode };
+    const inputs = { ...base, ...imports.inputs(base) } as S;
+    const seen = await observe(inputs);
+    if (!seen) return { id: "" };
+    return { id: resourceIdOf(i), props: { ...inputs, ...seen, runtimeUser: owner, found: true }, inputs: inputs as unknown as Record<string, unknown> };
 }
 
 /** What differs between the path resources: how to look, apply, compare and remove. */
@@ -92,12 +131,12 @@ export interface PathOps<S extends PathState> {
  * path) shows in `pulumi preview` without a refresh pass; `pulumi refresh` still works through `read`. Create adopts a
  * path already there (`found`): it fixes only what differs, and delete leaves the path (docs/adopting-a-host.md).
  */
-export function pathProvider<S extends PathState>(ops: PathOps<S>): HostResourceProvider<S, S> {
+export function pathProvider<S extends PathState>(ops: PathOps<S>, imports?: PathImport<S>): HostResourceProvider<S, S> {
     return {
         async create(inputs) {
             return { id: pathId(inputs), outs: await ops.apply(inputs) };
         },
-        read: readPath(ops.observe),
+        read: readPath(ops.observe, imports),
         async diff(_id, olds, news) {
             const moved = pathReplaced(olds, news);
             if (moved) return moved;

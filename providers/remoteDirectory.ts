@@ -32,7 +32,7 @@ export const remoteDirectoryProvider = pathProvider<State>({
     async remove(s) {
         if (s.removeOnDelete === "empty") await run(s.connection, removeEmptyDirectoryScript(s.path, runAs(s)), `removing directory ${s.path}`);
     },
-});
+}, { kind: "dir", inputs: () => ({ removeOnDelete: "empty" }) });
 
 /** A directory with a fixed mode and owner on a host over SSH. */
 export class RemoteDirectory extends HostResource {

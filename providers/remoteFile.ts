@@ -42,7 +42,7 @@ export const remoteFileProvider = pathProvider<State>({
     async remove(s) {
         await run(s.connection, removeFileScript(s.path, runAs(s)), `removing ${s.path}`);
     },
-});
+}, { kind: "file", inputs: () => ({}) });
 
 /**
  * A file written atomically (temp file + rename) with a fixed mode and owner; every diff reads it back from the host.

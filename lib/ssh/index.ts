@@ -5,3 +5,4 @@ export * from "./openssh";
 export * from "./agent";
 export * from "./login";
 export * from "./dockerProxy";
+export * from "./importTarget";

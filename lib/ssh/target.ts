@@ -2,8 +2,9 @@ import crypto = require("crypto");
 import { loginKind } from "./login";
 
 /**
- * SSH, one module (`lib/ssh/`): this file says what a target is and how it is checked; `client.ts` runs
- * commands for the dynamic providers over `ssh2`; `command.ts` hands the same target to `@pulumi/command`;
+ * SSH, one module (`lib/ssh/`): this file says what a target is and how it is checked; `client.ts` runs commands
+ * for the plugin's host resources over `ssh2` (`importTarget.ts`: the target of a `pulumi import`); `command.ts`
+ * hands the same target to `@pulumi/command`;
  * `openssh.ts` and `agent.ts` hand it to the `ssh` that the docker provider runs; `login.ts` says how the login
  * becomes root (itself, or `sudo -n`) and `dockerProxy.ts` relays a sudo login's docker connection. Every path pins
  * the same host key, offers only that key's algorithm, and gives up after the same connect timeout.
@@ -18,7 +19,10 @@ export interface SshEndpoint {
 }
 
 export interface SshTarget extends SshEndpoint {
+    /** Empty with `agent`: the key is in the operator's ssh-agent. */
     privateKey: string;
+    /** A target `pulumi import` made: authenticate with the ssh-agent at `SSH_AUTH_SOCK` (lib/ssh/importTarget.ts). */
+    agent?: true;
     proxy?: SshEndpoint;
     /** Every script runs through `sudo -n` (a login that is neither root nor the runtime user: `loginKind`). Absent otherwise. */
     sudo?: true;

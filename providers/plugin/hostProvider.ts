@@ -4,6 +4,8 @@ import { unwrapSecrets, wrapSecrets } from "./secrets";
 
 type Props = Record<string, unknown>;
 type AnyProvider = HostResourceProvider<any, any>;
+/** A component the plugin builds for programs in other languages (`construct`): FlowsHost from Pulumi YAML. */
+export type ComponentBuilder = (name: string, inputs: pulumi.Inputs, options: pulumi.ComponentResourceOptions) => Promise<pulumi.provider.ConstructResult>;
 
 /** `github-flows-host:index:RemoteFile` from `urn:pulumi:<stack>::<project>::<parent types>$<type>::<name>`. */
 export function typeOfUrn(urn: string): string {
@@ -20,7 +22,15 @@ export class HostProvider implements pulumi.provider.Provider {
         readonly version: string,
         readonly schema: string,
         private readonly types: Record<string, AnyProvider>,
+        private readonly components: Record<string, ComponentBuilder> = {},
     ) {}
+
+    async construct(name: string, type: string, inputs: pulumi.Inputs, options: pulumi.ComponentResourceOptions): Promise<pulumi.provider.ConstructResult> {
+        const [pkg, mod, t] = type.split(":");
+        const build = pkg === PACKAGE && mod === "index" ? this.components[t] : undefined;
+        if (!build) throw new Error(`${PACKAGE} has no component ${type}`);
+        return build(name, inputs, options);
+    }
 
     private of(urn: string): AnyProvider {
         const token = typeOfUrn(urn);

@@ -1,3 +1,4 @@
+import { hostArgsJsonSchema } from "../../lib/config";
 import { PACKAGE } from "../hostResource";
 
 type Kind = "string" | "number" | "boolean" | "object" | "array";
@@ -67,6 +68,45 @@ function properties(p: Props): { props: Record<string, unknown>; required: strin
     return { props, required };
 }
 
+type Json = Record<string, unknown>;
+
+/** A JSON Schema property (from zod) as a Pulumi schema property: plain types and lists of them, anything else Any. */
+function fromJsonSchema(j: Json): Json {
+    const plain = (t: unknown) => t === "string" || t === "integer" || t === "number" || t === "boolean";
+    if (plain(j.type)) return { type: j.type };
+    const items = j.items as Json | undefined;
+    if (j.type === "array" && items && plain(items.type)) return { type: "array", items: { type: items.type } };
+    if (j.type === "array") return { type: "array", items: { $ref: "pulumi.json#/Any" } };
+    return { $ref: "pulumi.json#/Any" };
+}
+
+/** FlowsHost as a component of the package, for programs in other languages (its args as components/flowsHost.ts has them). */
+function flowsHostSchema(): Json {
+    const j = hostArgsJsonSchema();
+    const inputProperties: Json = {};
+    for (const [k, v] of Object.entries(j.properties)) inputProperties[k] = fromJsonSchema(v);
+    inputProperties.sshPrivateKey = { type: "string", secret: true, description: "Private key (OpenSSH/PEM text) of the SSH user on the host and its bastion." };
+    inputProperties.githubToken = { type: "string", secret: true, description: "Fine-grained GitHub token of the agent's account." };
+    inputProperties.openaiApiKey = { type: "string", secret: true, description: "When set, Codex is logged in with this key unless a login is present." };
+    const str = { type: "string" };
+    return {
+        isComponent: true,
+        description: "One host prepared for GitHub Flows: every step of the credentials setup document.",
+        inputProperties,
+        requiredInputs: [...(j.required ?? []), "sshPrivateKey", "githubToken"],
+        properties: {
+            profiles: { type: "object", additionalProperties: str, description: "Rendered profile JSON per repository." },
+            githubLogin: str,
+            tokenExpiresAt: str,
+            repositoryAccess: { type: "object", additionalProperties: str },
+            imageId: str,
+            tokenFingerprint: str,
+            codexLoginCommand: str,
+        },
+        required: ["profiles", "githubLogin", "tokenExpiresAt", "repositoryAccess", "imageId", "tokenFingerprint", "codexLoginCommand"],
+    };
+}
+
 /** The plugin's Pulumi package schema (what `pulumi package get-schema` prints). */
 export function packageSchema(version: string): string {
     const resources: Record<string, unknown> = {};
@@ -81,6 +121,7 @@ export function packageSchema(version: string): string {
             required: o.required,
         };
     }
+    resources[`${PACKAGE}:index:FlowsHost`] = flowsHostSchema();
     return JSON.stringify({
         name: PACKAGE,
         version,

@@ -20,6 +20,8 @@ export interface Sandbox {
     /** sudo that asks for a password. */
     pwSudoUser: string;
     keyFile: string;
+    /** known_hosts with the sandbox host keys (for `pulumi import`, as an operator has one). */
+    knownHosts: string;
     hostKey: string;
     /** The sshd's other host keys (it presents ed25519 by default). */
     hostKeyEcdsa: string;

@@ -90,6 +90,7 @@ export function sandbox() {
         noSudoUser: need("GFH_SANDBOX_NOSUDO_USER"),
         pwSudoUser: need("GFH_SANDBOX_PWSUDO_USER"),
         keyFile: need("GFH_SANDBOX_KEY_FILE"),
+        knownHosts: need("GFH_SANDBOX_KNOWN_HOSTS"),
         hostKey: need("GFH_SANDBOX_HOST_KEY"),
         hostKeyEcdsa: need("GFH_SANDBOX_HOST_KEY_ECDSA"),
         hostKeyRsa: need("GFH_SANDBOX_HOST_KEY_RSA"),

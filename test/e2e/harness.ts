@@ -55,11 +55,20 @@ export interface Backend {
  * A copy of the project in a temp dir (node_modules linked) with its own file backend (or `backend`), so
  * test files can run side by side without sharing stack files or state.
  */
-export async function newStack(name: string, backend?: Backend): Promise<{ stack: Stack; dir: string; cleanup: () => Promise<void> }> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `gfh-e2e-${name}-`));
-    for (const f of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "api.ts", "boot", "components", "lib", "providers", "prompts"]) {
-        fs.cpSync(path.join(REPO, f), path.join(dir, f), { recursive: true });
+/** What a test stack's project holds of the checkout (copied; `sources` names another checkout, e.g. an older commit). */
+export const PROJECT_FILES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "api.ts", "plugin.ts", "boot", "components", "lib", "providers", "prompts", "scripts"];
+
+/** Copies the project files of `sources` into `dir`, replacing what was there. */
+export function copyProject(sources: string, dir: string): void {
+    for (const f of PROJECT_FILES) {
+        fs.rmSync(path.join(dir, f), { recursive: true, force: true });
+        if (fs.existsSync(path.join(sources, f))) fs.cpSync(path.join(sources, f), path.join(dir, f), { recursive: true });
     }
+}
+
+export async function newStack(name: string, backend?: Backend, sources = REPO): Promise<{ stack: Stack; dir: string; cleanup: () => Promise<void> }> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `gfh-e2e-${name}-`));
+    copyProject(sources, dir);
     fs.symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"));
     fs.mkdirSync(path.join(dir, ".state"));
     const envVars = {
@@ -80,10 +89,10 @@ export async function newStack(name: string, backend?: Backend): Promise<{ stack
 const stackEnv = new WeakMap<Stack, { dir: string; env: NodeJS.ProcessEnv }>();
 
 /** Runs the pulumi CLI for a test stack; `stdin` carries secrets, which the Automation API would put in argv. */
-export function pulumiCli(stack: Stack, args: string[], stdin?: string): string {
+export function pulumiCli(stack: Stack, args: string[], stdin?: string, env: NodeJS.ProcessEnv = {}): string {
     const e = stackEnv.get(stack);
     if (!e) throw new Error("stack not made by newStack");
-    return execFileSync("pulumi", [...args, "--stack", stack.name, "--non-interactive"], { cwd: e.dir, env: e.env, input: stdin ?? "", encoding: "utf8" });
+    return execFileSync("pulumi", [...args, "--stack", stack.name, "--non-interactive"], { cwd: e.dir, env: { ...e.env, ...env }, input: stdin ?? "", encoding: "utf8" });
 }
 
 export { PATHS };

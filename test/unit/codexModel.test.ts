@@ -27,7 +27,7 @@ beforeAll(async () => {
         },
         "github-flows-host",
         "unit",
-        false,
+        false, "organization",
     );
 });
 

@@ -3,7 +3,7 @@ import * as path from "path";
 import { describe, expect, it } from "vitest";
 import { PLUGIN_VERSION, type HostResourceProvider } from "../../providers/hostResource";
 import { HostProvider, typeOfUrn } from "../../providers/plugin/hostProvider";
-import { HOST_TYPES } from "../../providers/plugin/main";
+import { HOST_TYPES } from "../../plugin";
 import { packageSchema, RESOURCE_TYPES } from "../../providers/plugin/schema";
 import { unwrapSecrets, wrapSecrets } from "../../providers/plugin/secrets";
 
@@ -21,8 +21,15 @@ describe("the provider plugin github-flows-host", () => {
         expect(Object.keys(HOST_TYPES).sort()).toEqual([...RESOURCE_TYPES].sort());
         const schema = JSON.parse(packageSchema(PLUGIN_VERSION));
         expect(schema.name).toBe("github-flows-host");
-        expect(Object.keys(schema.resources).sort()).toEqual(RESOURCE_TYPES.map((t) => `github-flows-host:index:${t}`).sort());
+        expect(Object.keys(schema.resources).sort()).toEqual([...RESOURCE_TYPES, "FlowsHost"].map((t) => `github-flows-host:index:${t}`).sort());
         expect(schema.resources["github-flows-host:index:RemoteFile"].inputProperties.content.secret).toBe(true);
+        // FlowsHost for other languages: a component, its args as the TypeScript API has them, the credentials secret.
+        const fh = schema.resources["github-flows-host:index:FlowsHost"];
+        expect(fh.isComponent).toBe(true);
+        expect(fh.inputProperties.port).toEqual({ type: "integer" });
+        expect(fh.inputProperties.repositories).toEqual({ type: "array", items: { type: "string" } });
+        expect(fh.inputProperties.githubToken.secret).toBe(true);
+        expect(fh.requiredInputs).toEqual(expect.arrayContaining(["address", "user", "hostKey", "sshPrivateKey", "githubToken"]));
     });
 
     it("takes the type from the URN's last type, past the parents'", () => {
@@ -43,9 +50,10 @@ describe("the provider plugin github-flows-host", () => {
         expect(r.outs).toEqual({ path: "/p", content: secret("tok"), connection: secret({ host: "h", privateKey: "k" }), sha256: "abc" });
     });
 
-    it("refuses a type it does not serve, naming it", async () => {
+    it("refuses a type or component it does not serve, naming it", async () => {
         const p = new HostProvider("0.0.0", "{}", {});
         await expect(p.create(urn("Nope"), {})).rejects.toThrow("github-flows-host has no resource type github-flows-host:index:Nope");
+        await expect(p.construct("n", "github-flows-host:index:Nope", {}, {})).rejects.toThrow("github-flows-host has no component github-flows-host:index:Nope");
     });
 
     it("leaves the diff to the engine for a resource without one", async () => {

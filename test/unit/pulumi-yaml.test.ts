@@ -68,13 +68,13 @@ describe("two entry points: the stack program and the package", () => {
         expect(pkg.private).toBeUndefined();
         expect(pkg.exports["."]).toEqual({ types: "./dist/api.d.ts", default: "./dist/api.js" });
         expect(pkg.types).toBe("dist/api.d.ts");
-        // The dynamic providers' serialized code requires the package's own modules by path.
+        // The plugin's entry (dist/plugin.js) is reached by path.
         expect(pkg.exports["./dist/*"]).toBe("./dist/*");
         expect(pkg.files).toEqual(expect.arrayContaining(["dist/", "prompts/"]));
         expect(pkg.scripts.prepack).toContain("tsc -p tsconfig.lib.json");
         const lib = JSON.parse(fs.readFileSync(path.join(__dirname, "../../tsconfig.lib.json"), "utf8").replace(/^\s*\/\/.*$/gm, ""));
         // The library, and the provider plugin's entry for programs that install it from the package.
-        expect(lib.files).toEqual(["api.ts", "providers/plugin/main.ts"]);
+        expect(lib.files).toEqual(["api.ts", "plugin.ts"]);
         expect(lib.compilerOptions).toMatchObject({ outDir: "dist", declaration: true, noCheck: false });
     });
 });
