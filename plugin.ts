@@ -1,12 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { FlowsHost } from "./components/flowsHost";
 import * as p from "./providers";
-import { PLUGIN_VERSION } from "./providers/hostResource";
+import { type HostResourceProvider, PLUGIN_VERSION } from "./providers/hostResource";
 import { type ComponentBuilder, HostProvider } from "./providers/plugin/hostProvider";
 import { packageSchema } from "./providers/plugin/schema";
 
 /** The resource types the plugin serves, by name (the last part of their type token). */
-export const HOST_TYPES = {
+export const HOST_TYPES: Record<string, HostResourceProvider<any, any>> = {
     HostAccount: p.hostAccountProvider,
     RemoteDirectory: p.remoteDirectoryProvider,
     RemoteFile: p.remoteFileProvider,

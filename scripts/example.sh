@@ -12,7 +12,10 @@ mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 start=$(date +%s)
 # prepack builds dist/ (tsc -p tsconfig.lib.json); --ignore-scripts=false in case npm's config turned scripts off.
-tarball=$(npm pack --ignore-scripts=false --silent --pack-destination "$dir")
+# npm pack prints the build's errors on stdout, where the tarball's name goes: show them when it fails.
+if ! tarball=$(npm pack --ignore-scripts=false --silent --pack-destination "$dir"); then
+  printf '%s\n' "$tarball" >&2; echo "example: npm pack failed (its prepack is tsc -p tsconfig.lib.json)" >&2; exit 1
+fi
 cp -r examples/typescript/. "$dir/"
 rm -rf "$dir/node_modules" "$dir/package-lock.json"
 cd "$dir"
