@@ -222,7 +222,8 @@ part cli "$PULUMI_VERSION" "pulumi CLI $PULUMI_VERSION" \
   "$ROOT/toolchain/cli/go.mod" "$ROOT/toolchain/cli/go.sum" "$ROOT/toolchain/cli/tools.go"
 part langhost "${LANGHOST_SRC##*-}" "pulumi-language-nodejs ${LANGHOST_SRC##*-} (sdk $LANGHOST_SDK)" \
   "$LANGHOST_TGZ" "$ROOT/toolchain/langhost/go.mod" "$ROOT/toolchain/langhost/go.sum"
-YAML_VERSION="$(awk '$1 == "github.com/pulumi/pulumi-yaml" { print $2 }' "$ROOT/toolchain/yaml/go.mod")"
+YAML_VERSION="$(awk '{ for (i = 1; i < NF; i++) if ($i == "github.com/pulumi/pulumi-yaml") { print $(i + 1); exit } }' "$ROOT/toolchain/yaml/go.mod")"
+[[ "$YAML_VERSION" == v* ]] || die "toolchain/yaml/go.mod does not require github.com/pulumi/pulumi-yaml"
 part yaml "${YAML_VERSION#v}" "pulumi-language-yaml ${YAML_VERSION#v}" \
   "$ROOT/toolchain/yaml/go.mod" "$ROOT/toolchain/yaml/go.sum" "$ROOT/toolchain/yaml/tools.go"
 part command "$COMMAND_VERSION" "pulumi-resource-command $COMMAND_VERSION (go-provider $GOPROVIDER_VERSION)" \
