@@ -28,7 +28,8 @@ async function apply(s: State): Promise<State & { found: boolean }> {
 export const remoteDirectoryProvider = pathProvider<State>({
     observe,
     apply,
-    drifted: (seen, olds, news) => seen.owner !== news.owner || seen.mode !== news.mode || olds.removeOnDelete !== news.removeOnDelete,
+    // removeOnDelete matters only for a directory the stack made (one it found, or imported, is never removed).
+    drifted: (seen, olds, news) => seen.owner !== news.owner || seen.mode !== news.mode || (!olds.found && olds.removeOnDelete !== news.removeOnDelete),
     async remove(s) {
         if (s.removeOnDelete === "empty") await run(s.connection, removeEmptyDirectoryScript(s.path, runAs(s)), `removing directory ${s.path}`);
     },

@@ -14,9 +14,13 @@ import type { Stack } from "@pulumi/pulumi/automation";
  */
 const HOME = "/home/user";
 
-/** Every path of the setup: `path -> "type inode mtime mode owner"` (the Codex directory's own files aside). */
+/**
+ * Every path of the setup: `path -> "type inode mtime mode owner"` (the Codex directory's own files aside). A
+ * directory's mtime is left out: the new version's checks run again (their text changed), and a run stages the token
+ * beside the token file for a moment.
+ */
 function snapshot(): Map<string, string> {
-    const out = onHost(`find ${HOME}/.secrets ${HOME}/app -printf '%p\\t%y %i %T@ %m %u\\n' 2>/dev/null || true`);
+    const out = onHost(`find ${HOME}/.secrets ${HOME}/app \\( -type d -printf '%p\\t%y %i %m %u\\n' \\) -o -printf '%p\\t%y %i %T@ %m %u\\n' 2>/dev/null || true`);
     return new Map(
         out
             .split("\n")
