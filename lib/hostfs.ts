@@ -218,6 +218,9 @@ const WRITE_FILE = [
     't=$1; m=$2; want=${4:-}',
     `if [ -L "$t" ]; then printf '%s is a symlink to %s: refusing (a real file is expected there)\\n' "$t" "$(readlink -- "$t")" >&2; exit ${EXIT.link}; fi`,
     `if [ -d "$t" ]; then printf '%s is a directory, not a file\\n' "$t" >&2; exit ${EXIT.notDirectory}; fi`,
+    // Temp names of an earlier write left behind (a run killed mid-write, or a link the runtime user swapped in and
+    // that outlived the cleanup): only entries with exactly this file's temp name, and never a directory.
+    'for s in "${3%XXXXXXXXXX}"??????????; do if [ -L "$s" ] || [ -f "$s" ]; then rm -f -- "$s"; fi; done',
     "found=created",
     'if [ -f "$t" ]; then',
     "  found=found",

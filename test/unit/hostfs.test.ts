@@ -154,6 +154,15 @@ describe("file writes as the runtime user (SSH user root)", () => {
         expect(fs.readFileSync(`${home}/.secrets/gh-token`, "utf8")).toBe("ghp_new");
     });
 
+    it("removes temp files and links an earlier write left under its own temp name, never a directory or another name", () => {
+        const s = `${home}/.secrets`;
+        asAdversary(`printf old > ${s}/.gh-token.AAAAAAAAAA && ln -s ${victim}/config ${s}/.gh-token.BBBBBBBBBB && mkdir ${s}/.gh-token.CCCCCCCCCC && printf x > ${s}/.gh-token.verify.DDDDDDDDDD`);
+        const r = run(writeFileScript({ path: `${s}/gh-token`, owner: ADV, mode: "600" }), "ghp_new");
+        expect(r.code, r.stderr).toBe(0);
+        expect(fs.readdirSync(s).sort()).toEqual([".gh-token.CCCCCCCCCC", ".gh-token.verify.DDDDDDDDDD", "gh-token"]);
+        expect(victimState()).toBe(before);
+    });
+
     it("writes side by side into shared missing parents (resources run in parallel)", async () => {
         // A slow mkdir widens the window between "is it there?" and "make it" that parallel runs race through.
         const bin = fs.mkdtempSync(path.join(base, "bin-"));
