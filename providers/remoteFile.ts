@@ -11,7 +11,8 @@ export interface RemoteFileArgs extends PathArgs {
 }
 
 interface State extends PathState {
-    content: string;
+    /** In the inputs only: the outputs keep `sha256` (a second copy per file was half of the state). */
+    content?: string;
     /** sha256 of the bytes on the host (hex). */
     sha256: string;
 }
@@ -20,12 +21,11 @@ const sha256 = (s: string) => crypto.createHash("sha256").update(s, "utf8").dige
 
 /** Writes the file unless it already holds the bytes (then only a wrong mode is fixed, by chmod). */
 async function write(s: State): Promise<State & { found: boolean }> {
-    const sum = sha256(s.content);
+    const sum = sha256(s.content ?? "");
     // The content travels on standard input: never in a command line, an environment variable or a log.
     const out = await run(s.connection, writeFileScript({ path: s.path, owner: s.owner, mode: s.mode, sha256: sum }), `writing ${s.path}`, s.content);
-    // The bytes stay in the inputs only: sha256 says what was written (a second copy per file was half of the state).
     const { content: _, ...rest } = s;
-    return { ...rest, content: undefined as unknown as string, sha256: sum, found: foundIn(out, `writing ${s.path}`) };
+    return { ...rest, sha256: sum, found: foundIn(out, `writing ${s.path}`) };
 }
 
 async function observe(s: State): Promise<Pick<State, "mode" | "owner" | "sha256"> | undefined> {
@@ -38,7 +38,7 @@ async function observe(s: State): Promise<Pick<State, "mode" | "owner" | "sha256
 export const remoteFileProvider = pathProvider<State>({
     observe,
     apply: write,
-    drifted: (seen, _olds, news) => seen.owner !== news.owner || seen.mode !== news.mode || seen.sha256 !== sha256(news.content),
+    drifted: (seen, _olds, news) => seen.owner !== news.owner || seen.mode !== news.mode || seen.sha256 !== sha256(news.content ?? ""),
     async remove(s) {
         await run(s.connection, removeFileScript(s.path, runAs(s)), `removing ${s.path}`);
     },

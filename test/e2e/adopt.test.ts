@@ -1,12 +1,7 @@
-import { execFileSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../../lib/config";
-import { profileDir, profileJson, renderProfile } from "../../lib/profile";
-import { sandboxConfig } from "../../scripts/sandbox/stack.mjs";
-import { collector, onHost, plannedChanges, pulumiCli, REPO, sandboxStack, setPlain, setSecret, stepNames, upOk } from "./harness";
+import { profileDir } from "../../lib/profile";
+import { collector, onHost, plannedChanges, pulumiCli, sandboxStack, setPlain, setSecret, setUpByHand, stepNames, upOk } from "./harness";
 
 /**
  * A host set up by hand from the setup document (scripts/sandbox/by-hand.sh, as the runtime user, the token as nano
@@ -50,18 +45,7 @@ describe("a host set up by hand is adopted by a new stack (real engine, sshd, do
     const otherDir = () => profileDir(WORKSPACE, OTHER, "issue_comment", "created");
 
     const t = sandboxStack("adopt", async (t) => {
-        // The profile and prompt an operator copies from the program's rendering (lib/profile.ts, the sandbox's config).
-        const { plain, secrets } = sandboxConfig(t.sb);
-        const cfg = parseConfig({ ...plain, ...secrets });
-        const src = fs.mkdtempSync(path.join(os.tmpdir(), "gfh-e2e-by-hand-"));
-        try {
-            fs.writeFileSync(path.join(src, "profile.json"), profileJson(renderProfile({ ...cfg, repository: BY_HAND })));
-            fs.copyFileSync(path.join(REPO, "prompts/prompt.md"), path.join(src, "prompt.md"));
-            const out = execFileSync("bash", [path.join(REPO, "scripts/sandbox/by-hand.sh"), "--profile", BY_HAND, src], { input: t.sb.validToken, encoding: "utf8" });
-            expect(out).toContain("gh-token-ok");
-        } finally {
-            fs.rmSync(src, { recursive: true, force: true });
-        }
+        setUpByHand(t.sb, BY_HAND);
         await setPlain(t.stack, "repositories", [BY_HAND, OTHER]);
     });
 

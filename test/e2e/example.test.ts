@@ -1,11 +1,10 @@
-import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import type { Stack } from "@pulumi/pulumi/automation";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sandboxConfig } from "../../scripts/sandbox/stack.mjs";
-import { collector, E2E_PASSPHRASE, onHost, plannedChanges, REPO, resetHost, sandbox, Sandbox } from "./harness";
+import { collector, onHost, plannedChanges, projectStack, REPO, resetHost, sandbox, Sandbox, sandboxHost } from "./harness";
 
 /**
  * examples/typescript, someone else's Pulumi program, on the sandbox host: the package as `npm pack` makes it,
@@ -22,8 +21,6 @@ describe("examples/typescript: FlowsHost from the packed package in a program of
     let dir: string;
     let own = false;
     let stack: Stack;
-    let env: NodeJS.ProcessEnv;
-    const pulumi = (args: string[], stdin = "") => execFileSync("pulumi", [...args, "--stack", "example", "--non-interactive"], { cwd: dir, env, input: stdin, encoding: "utf8" });
 
     beforeAll(async () => {
         sb = sandbox();
@@ -35,27 +32,8 @@ describe("examples/typescript: FlowsHost from the packed package in a program of
             own = true;
             execFileSync("bash", [path.join(REPO, "scripts/example.sh"), dir], { stdio: ["ignore", "ignore", "inherit"] });
         }
-        fs.rmSync(path.join(dir, ".state"), { recursive: true, force: true });
-        fs.mkdirSync(path.join(dir, ".state"));
-        const envVars = {
-            PULUMI_BACKEND_URL: `file://${path.join(dir, ".state")}`,
-            PULUMI_CONFIG_PASSPHRASE: E2E_PASSPHRASE,
-            PULUMI_SKIP_UPDATE_CHECK: "true",
-            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-        };
-        env = { ...process.env, ...envVars };
-        stack = await LocalWorkspace.createOrSelectStack({ stackName: "example", workDir: dir }, { envVars });
-        const { plain, secrets } = sandboxConfig(sb);
-        const { name: _name, ...host } = (plain.hosts as Array<Record<string, unknown>>)[0];
-        const values: Record<string, unknown> = { host, repositories: ["acme/demo"], imagePullFrom: plain.imagePullFrom, githubHost: plain.githubHost, checkDockerArgs: plain.checkDockerArgs };
-        const all = Object.fromEntries(
-            Object.entries(values).map(([k, v]) => [`flows-example:${k}`, typeof v === "string" ? { value: v, secret: false } : { value: JSON.stringify(v), objectValue: v, secret: false }]),
-        );
-        pulumi(["config", "set-all", "--json", JSON.stringify(all)]);
-        // Secrets on stdin, never on a command line.
-        pulumi(["config", "set", "--secret", "sshPrivateKey"], secrets.sshPrivateKey);
-        pulumi(["config", "set", "--secret", "githubToken"], `${secrets.githubToken}\n`);
-        pulumi(["config", "set", "--secret", "openaiApiKey"], "sk-sandbox-e2e-example-0001");
+        const { host, settings, secrets } = sandboxHost(sb);
+        ({ stack } = await projectStack(dir, "example", { host, ...settings }, { ...secrets, openaiApiKey: "sk-sandbox-e2e-example-0001" }));
     }, 300_000);
 
     afterAll(async () => {

@@ -4,6 +4,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, expect } from "vitest";
+import { parseConfig } from "../../lib/config";
+import { profileJson, renderProfile } from "../../lib/profile";
 import { PATHS, PathName, Sandbox, sandbox, sandboxConfig, setAllJson } from "../../scripts/sandbox/stack.mjs";
 
 /** The repository root: the Pulumi project under test. */
@@ -268,3 +270,65 @@ export async function startBastion(sb: Sandbox, port: number): Promise<Bastion> 
     };
 }
 
+
+/** What a program of its own (an example) needs from the sandbox host: the host, its settings, the credentials. */
+export function sandboxHost(sb: Sandbox): { host: Record<string, unknown>; settings: Record<string, unknown>; secrets: Record<string, string> } {
+    const { plain, secrets } = sandboxConfig(sb);
+    const { name: _name, ...host } = (plain.hosts as Array<Record<string, unknown>>)[0];
+    return {
+        host,
+        settings: { repositories: ["acme/demo"], imagePullFrom: plain.imagePullFrom, githubHost: plain.githubHost, checkDockerArgs: plain.checkDockerArgs },
+        // The token as a secret file holds it, with a line ending (the program drops it).
+        secrets: { sshPrivateKey: secrets.sshPrivateKey, githubToken: `${secrets.githubToken}\n` },
+    };
+}
+
+/**
+ * A stack `stackName` of the project in `dir` (an example), with its own file backend in `dir/.state`: `values`
+ * set as the project's plain config, `secrets` as secrets on stdin (never on a command line). Returns the stack and
+ * a runner of the CLI for it.
+ */
+export async function projectStack(
+    dir: string,
+    stackName: string,
+    values: Record<string, unknown>,
+    secrets: Record<string, string>,
+): Promise<{ stack: Stack; pulumi: (args: string[], stdin?: string) => string }> {
+    fs.rmSync(path.join(dir, ".state"), { recursive: true, force: true });
+    fs.mkdirSync(path.join(dir, ".state"));
+    const envVars = {
+        PULUMI_BACKEND_URL: `file://${path.join(dir, ".state")}`,
+        PULUMI_CONFIG_PASSPHRASE: E2E_PASSPHRASE,
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    };
+    const env = { ...process.env, ...envVars };
+    const stack = await LocalWorkspace.createOrSelectStack({ stackName, workDir: dir }, { envVars });
+    const pulumi = (args: string[], stdin = "") => execFileSync("pulumi", [...args, "--stack", stackName, "--non-interactive"], { cwd: dir, env, input: stdin, encoding: "utf8" });
+    const project = (await stack.workspace.projectSettings()).name;
+    const all = Object.fromEntries(
+        Object.entries(values).map(([k, v]) => [`${project}:${k}`, typeof v === "string" ? { value: v, secret: false } : { value: JSON.stringify(v), objectValue: v, secret: false }]),
+    );
+    pulumi(["config", "set-all", "--json", JSON.stringify(all)]);
+    for (const [k, v] of Object.entries(secrets)) pulumi(["config", "set", "--secret", k], v);
+    return { stack, pulumi };
+}
+
+/**
+ * The setup document replayed by hand on the sandbox host (scripts/sandbox/by-hand.sh, as the runtime user, the token
+ * as nano leaves it), with the profile and prompt of `repository` as an operator copies them from the program's
+ * rendering (lib/profile.ts, the sandbox's config).
+ */
+export function setUpByHand(sb: Sandbox, repository: string): void {
+    const { plain, secrets } = sandboxConfig(sb);
+    const cfg = parseConfig({ ...plain, ...secrets });
+    const src = fs.mkdtempSync(path.join(os.tmpdir(), "gfh-e2e-by-hand-"));
+    try {
+        fs.writeFileSync(path.join(src, "profile.json"), profileJson(renderProfile({ ...cfg, repository })));
+        fs.copyFileSync(path.join(REPO, "prompts/prompt.md"), path.join(src, "prompt.md"));
+        const out = execFileSync("bash", [path.join(REPO, "scripts/sandbox/by-hand.sh"), "--profile", repository, src], { input: sb.validToken, encoding: "utf8" });
+        expect(out).toContain("gh-token-ok");
+    } finally {
+        fs.rmSync(src, { recursive: true, force: true });
+    }
+}

@@ -3,10 +3,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, describe, expect, it } from "vitest";
-import { parseConfig } from "../../lib/config";
-import { profileDir, profileJson, renderProfile } from "../../lib/profile";
-import { sandboxConfig } from "../../scripts/sandbox/stack.mjs";
-import { collector, onHost, plannedChanges, pulumiCli, REPO, sandboxStack, stepNames } from "./harness";
+import { profileDir } from "../../lib/profile";
+import { collector, onHost, plannedChanges, pulumiCli, sandboxStack, setUpByHand, stepNames } from "./harness";
 
 /**
  * `pulumi import` of a host set up by hand (scripts/sandbox/by-hand.sh): the token file, the two directories and the
@@ -32,16 +30,7 @@ describe("pulumi import of a host set up by hand (real engine, sshd; the plugin'
     let agentPid = 0;
 
     const t = sandboxStack("import", async (t) => {
-        const { plain, secrets } = sandboxConfig(t.sb);
-        const cfg = parseConfig({ ...plain, ...secrets });
-        const src = fs.mkdtempSync(path.join(os.tmpdir(), "gfh-e2e-by-hand-"));
-        try {
-            fs.writeFileSync(path.join(src, "profile.json"), profileJson(renderProfile({ ...cfg, repository: REPOSITORY })));
-            fs.copyFileSync(path.join(REPO, "prompts/prompt.md"), path.join(src, "prompt.md"));
-            execFileSync("bash", [path.join(REPO, "scripts/sandbox/by-hand.sh"), "--profile", REPOSITORY, src], { input: t.sb.validToken, encoding: "utf8" });
-        } finally {
-            fs.rmSync(src, { recursive: true, force: true });
-        }
+        setUpByHand(t.sb, REPOSITORY);
         // The operator's own SSH setup: the login key in an agent, the host key in known_hosts.
         const sock = path.join(agent, "agent.sock");
         agentPid = Number(/SSH_AGENT_PID=(\d+)/.exec(execFileSync("ssh-agent", ["-a", sock], { encoding: "utf8" }))?.[1]);

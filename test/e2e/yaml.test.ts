@@ -1,11 +1,9 @@
-import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { execFileSync } from "child_process";
+import type { Stack } from "@pulumi/pulumi/automation";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sandboxConfig } from "../../scripts/sandbox/stack.mjs";
-import { collector, E2E_PASSPHRASE, onHost, plannedChanges, REPO, resetHost, sandbox, Sandbox } from "./harness";
+import { collector, onHost, plannedChanges, projectStack, REPO, resetHost, sandbox, Sandbox, sandboxHost } from "./harness";
 
 /**
  * examples/yaml: FlowsHost declared in Pulumi YAML (the YAML language host built by scripts/toolchain.sh), served by
@@ -20,34 +18,15 @@ describe("examples/yaml: FlowsHost from Pulumi YAML through the plugin's schema 
     let sb: Sandbox;
     let dir: string;
     let stack: Stack;
-    let env: NodeJS.ProcessEnv;
-    const pulumi = (args: string[], stdin = "") => execFileSync("pulumi", [...args, "--stack", "yaml", "--non-interactive"], { cwd: dir, env, input: stdin, encoding: "utf8" });
+    let pulumi: (args: string[], stdin?: string) => string;
 
     beforeAll(async () => {
         sb = sandbox();
         resetHost();
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "gfh-e2e-yaml-"));
         fs.copyFileSync(path.join(REPO, "examples/yaml/Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
-        fs.mkdirSync(path.join(dir, ".state"));
-        const envVars = {
-            PULUMI_BACKEND_URL: `file://${path.join(dir, ".state")}`,
-            PULUMI_CONFIG_PASSPHRASE: E2E_PASSPHRASE,
-            PULUMI_SKIP_UPDATE_CHECK: "true",
-            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-        };
-        env = { ...process.env, ...envVars };
-        stack = await LocalWorkspace.createOrSelectStack({ stackName: "yaml", workDir: dir }, { envVars });
-        const { plain, secrets } = sandboxConfig(sb);
-        const { name: _name, ...host } = (plain.hosts as Array<Record<string, unknown>>)[0];
-        const values: Record<string, unknown> = { ...host, repositories: ["acme/demo"], imagePullFrom: plain.imagePullFrom, githubHost: plain.githubHost, checkDockerArgs: plain.checkDockerArgs };
-        const all = Object.fromEntries(
-            Object.entries(values).map(([k, v]) => [`flows-yaml:${k}`, typeof v === "string" ? { value: v, secret: false } : { value: JSON.stringify(v), objectValue: v, secret: false }]),
-        );
-        pulumi(["config", "set-all", "--json", JSON.stringify(all)]);
-        // Secrets on stdin, never on a command line.
-        pulumi(["config", "set", "--secret", "sshPrivateKey"], secrets.sshPrivateKey);
-        pulumi(["config", "set", "--secret", "githubToken"], `${secrets.githubToken}\n`);
-        pulumi(["config", "set", "--secret", "openaiApiKey"], "sk-sandbox-e2e-yaml-0001");
+        const { host, settings, secrets } = sandboxHost(sb);
+        ({ stack, pulumi } = await projectStack(dir, "yaml", { ...host, ...settings }, { ...secrets, openaiApiKey: "sk-sandbox-e2e-yaml-0001" }));
     }, 300_000);
 
     afterAll(async () => {
