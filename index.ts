@@ -9,14 +9,14 @@ import { migrationRefusal, STATE_FORMAT } from "./lib/stateMigration";
 const stack = loadStackConfig();
 
 // A stack of the 0.2 program must be migrated first (scripts/migrate-state.sh): its last outputs say which it is.
-const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
-const refused = pulumi.all([self.getOutputDetails("hosts"), self.getOutputDetails("stateFormat")]).apply(([h, f]) => {
-    const outputs: Record<string, unknown> = {};
-    if (h.value !== undefined || h.secretValue !== undefined) outputs.hosts = true;
-    if (f.value !== undefined) outputs.stateFormat = f.value;
-    const why = migrationRefusal(outputs, pulumi.getStack());
+// Read with the engine's builtin invoke, not a StackReference: that would keep a copy of every output in the state.
+const previous: Promise<{ outputs?: Record<string, unknown> }> = pulumi.runtime.invoke("pulumi:pulumi:readStackOutputs", {
+    name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
+});
+const checked = pulumi.output(previous).apply((r) => {
+    const why = migrationRefusal(r?.outputs ?? {}, pulumi.getStack());
     if (why) throw new Error(why);
-    return false;
+    return [];
 });
 
 const flowsHosts = stack.config.hosts.map(
@@ -30,7 +30,7 @@ const flowsHosts = stack.config.hosts.map(
             keyName: hostKeyName(stack.config, i),
         },
         // Nothing of a host registers before the stack is known not to need the migration.
-        { dependsOn: refused.apply(() => [self]) }),
+        { dependsOn: checked }),
 );
 
 /**

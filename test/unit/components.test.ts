@@ -45,8 +45,6 @@ beforeAll(async () => {
                 if (a.type === RES("PulledImage")) extra.imageId = "sha256:2222";
                 if (a.type === RES("CodexLogin")) Object.assign(extra, { present: true, loginId: "existing" });
                 if (a.type === RES("RemoteFile")) extra.sha256 = "0".repeat(64);
-                // The program reads its own stack's last outputs (a 0.2 stack must be migrated first): a new stack has none.
-                if (a.type === "pulumi:pulumi:StackReference") extra.outputs = {};
                 // Read, never created: the runtime user's passwd entry on the host.
                 if (a.type === RES("HostAccount")) Object.assign(extra, { home: homes[a.inputs.user] ?? `/home/${a.inputs.user}`, uid: 1001, gid: 1001, homeExists: true });
                 return { id: `${a.name}-id`, state: { ...a.inputs, ...extra } };
