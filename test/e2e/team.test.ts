@@ -99,7 +99,9 @@ describe("team use: shared state in PostgreSQL, two operators, the drift job", (
             const passphrase = path.join(jobDir, "passphrase");
             fs.writeFileSync(passphrase, E2E_PASSPHRASE, { mode: 0o600 });
             const envFile = path.join(jobDir, "drift.env");
-            fs.writeFileSync(envFile, `PULUMI_BACKEND_URL=${pg.url}\nPGPASSFILE=${pg.passfile}\nPULUMI_CONFIG_PASSPHRASE_FILE=${passphrase}\n`, { mode: 0o600 });
+            // The engine's home as this run has it (scripts/toolchain.sh installed the plugins there), else root's ~/.pulumi.
+            const home = process.env.PULUMI_HOME ? `PULUMI_HOME=${process.env.PULUMI_HOME}\n` : "";
+            fs.writeFileSync(envFile, `PULUMI_BACKEND_URL=${pg.url}\nPGPASSFILE=${pg.passfile}\nPULUMI_CONFIG_PASSPHRASE_FILE=${passphrase}\n${home}`, { mode: 0o600 });
             const root = path.join(jobDir, "root");
             const inst = spawnSync("bash", [path.join(REPO, "scripts/install-drift-job.sh"), "--stack", name, "--env-file", envFile, "--project", a.dir, "--root", root], { encoding: "utf8" });
             expect(inst.status, inst.stderr).toBe(0);
