@@ -2,6 +2,7 @@
 // through the public API (api.ts), and their outputs.
 import * as pulumi from "@pulumi/pulumi";
 import { FlowsHost } from "./api";
+import { flowsHostOutputs } from "./components/flowsHost";
 import { hostKeyName, settingsOf } from "./lib/config";
 import { loadStackConfig } from "./lib/stackConfig";
 import { migrationRefusal, STATE_FORMAT } from "./lib/stateMigration";
@@ -39,18 +40,7 @@ const flowsHosts = stack.config.hosts.map(
  */
 export const hosts = pulumi.output(
     Object.fromEntries(
-        flowsHosts.map((h, i) => [
-            stack.config.hosts[i].name,
-            {
-                profiles: h.profiles,
-                githubLogin: h.githubLogin,
-                tokenExpiresAt: h.tokenExpiresAt,
-                repositoryAccess: h.repositoryAccess,
-                imageId: h.imageId,
-                tokenFingerprint: h.tokenFingerprint,
-                codexLoginCommand: h.codexLoginCommand,
-            },
-        ]),
+        flowsHosts.map((h, i) => [stack.config.hosts[i].name, flowsHostOutputs(h)]),
     ),
 );
 

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { FlowsHost } from "./components/flowsHost";
+import { FlowsHost, flowsHostOutputs } from "./components/flowsHost";
+import { SECRET_KEYS } from "./lib/config";
 import * as p from "./providers";
 import { type HostResourceProvider, PLUGIN_VERSION } from "./providers/hostResource";
 import { type ComponentBuilder, HostProvider } from "./providers/plugin/hostProvider";
@@ -17,9 +18,6 @@ export const HOST_TYPES: Record<string, HostResourceProvider<any, any>> = {
     SshCommand: p.sshCommandProvider,
 };
 
-/** FlowsHost's credentials: they stay Outputs (secret) all the way; every other input is a setting. */
-const CREDENTIALS = ["sshPrivateKey", "githubToken", "openaiApiKey"];
-
 /** The value of an Output, once known (the settings are validated as values before anything registers). */
 function valueOf(o: pulumi.Output<unknown>): Promise<unknown> {
     return new Promise((resolve) => o.apply((v) => resolve(v)));
@@ -33,7 +31,8 @@ const flowsHost: ComponentBuilder = async (name, inputs, options) => {
     const settings: Record<string, unknown> = {};
     const credentials: Record<string, pulumi.Input<string>> = {};
     for (const [k, v] of Object.entries(inputs)) {
-        if (CREDENTIALS.includes(k)) {
+        // The credentials stay Outputs (secret) all the way; every other input is a setting.
+        if ((SECRET_KEYS as readonly string[]).includes(k)) {
             credentials[k] = v as pulumi.Input<string>;
             continue;
         }
@@ -42,18 +41,7 @@ const flowsHost: ComponentBuilder = async (name, inputs, options) => {
         if (value !== "" && value !== null && value !== undefined) settings[k] = value;
     }
     const host = new FlowsHost(name, { ...settings, ...credentials } as unknown as ConstructorParameters<typeof FlowsHost>[1], options);
-    return {
-        urn: host.urn,
-        state: {
-            profiles: host.profiles,
-            githubLogin: host.githubLogin,
-            tokenExpiresAt: host.tokenExpiresAt,
-            repositoryAccess: host.repositoryAccess,
-            imageId: host.imageId,
-            tokenFingerprint: host.tokenFingerprint,
-            codexLoginCommand: host.codexLoginCommand,
-        },
-    };
+    return { urn: host.urn, state: flowsHostOutputs(host) };
 };
 
 /** The plugin's entry: the engine starts it (boot/provider.js) and speaks gRPC to it. */

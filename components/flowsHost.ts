@@ -154,6 +154,19 @@ export class FlowsHost extends pulumi.ComponentResource {
     }
 }
 
+/** A FlowsHost's outputs, as the stack output and the plugin's component (plugin.ts) give them. */
+export function flowsHostOutputs(h: FlowsHost): Record<string, pulumi.Output<unknown>> {
+    return {
+        profiles: h.profiles,
+        githubLogin: h.githubLogin,
+        tokenExpiresAt: h.tokenExpiresAt,
+        repositoryAccess: h.repositoryAccess,
+        imageId: h.imageId,
+        tokenFingerprint: h.tokenFingerprint,
+        codexLoginCommand: h.codexLoginCommand,
+    };
+}
+
 const SECRET_ARGS = ["sshPrivateKey", "githubToken", "openaiApiKey", "prompt", "keyName"] as const;
 
 /** The settings validated (throws before the component registers), and the prompt text. */
