@@ -11,6 +11,9 @@
 #                                        ssh2 = remoteCommands ssh2 + imageSource ssh-pull (no plugins)
 #   BENCH_FLEET ("")                     e.g. "1 10": also run every scenario against that many namespaced
 #                                        hosts (bench/fleet.sh); "" = only the default sandbox host
+#   BENCH_REPOSITORIES (1)               repositories per host on the sandbox host, e.g. "1 100 300": every scenario
+#                                        at each count (Ansible given the same repositories)
+#   BENCH_FLEET_REPOSITORIES (first of BENCH_REPOSITORIES)  the same for the fleet
 #   BENCH_ANSIBLE_PIPELINING (True)      Ansible's ssh pipelining (False = Ansible's shipped default)
 #   BENCH_ANSIBLE_FORKS (max(10, hosts)) Ansible's forks
 #   BENCH_PARALLEL_DIFF ("")             1: PULUMI_PARALLEL_DIFF=true for the pulumi runs (the engine diffs in parallel)
@@ -18,8 +21,8 @@
 #   BENCH_KEEP_LOGS ("")                 1 = keep the run's logs (/tmp/gfh-bench.*) after a successful run
 #   BENCH_DOCKER_SSH_MUX ("")            experiment: OpenSSH ControlMaster for the docker provider's ssh (bench/lib/trace/ssh)
 # Writes bench/results/<UTC timestamp>.{md,json,dat,svg} and bench/results/latest.{md,svg} (latest-ssh2.* for
-# BENCH_PATH=ssh2; kept in git, the others are ignored); the chart (seconds against hosts per scenario) is
-# drawn by gnuplot (bench/lib/chart.gp).
+# BENCH_PATH=ssh2; kept in git, the others are ignored); the charts (seconds against hosts per scenario, and
+# against repositories: latest-repositories.svg) are drawn by gnuplot (bench/lib/chart.gp).
 # Where pulumi spends its time: bench/profile.sh.
 set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -29,11 +32,17 @@ SCENARIOS="${BENCH_SCENARIOS:-fresh noop rotation drift}"
 source "$BENCH_DIR/lib/common.sh"
 [[ $(id -u) -eq 0 ]] || die "run as root"
 [[ "$REPS" =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPS must be a positive integer"
+REPOSITORY_COUNTS="${BENCH_REPOSITORIES:-1}"
+read -r -a _counts <<<"$REPOSITORY_COUNTS"
+FLEET_REPOSITORY_COUNTS="${BENCH_FLEET_REPOSITORIES:-${_counts[0]:-1}}"
+for n in $REPOSITORY_COUNTS $FLEET_REPOSITORY_COUNTS; do
+  [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPOSITORIES and BENCH_FLEET_REPOSITORIES are positive integers (got '$n')"
+done
 
 # ------------------------------------------------------------------------------------------- setup
-say "packages (ansible, python3-docker for community.docker, socat for the fleet, gnuplot-nox for the chart)"
+say "packages (ansible, python3-docker for community.docker, rsync for ansible.posix.synchronize, socat for the fleet, gnuplot-nox for the chart)"
 missing=()
-for p in ansible python3-docker socat gnuplot-nox; do [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" == *'install ok installed'* ]] || missing+=("$p"); done
+for p in ansible python3-docker rsync socat gnuplot-nox; do [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" == *'install ok installed'* ]] || missing+=("$p"); done
 if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
@@ -103,7 +112,7 @@ sync_both() {
   ansible_run "$ADIR" valid >"$BENCH_TMP/logs/sync-ansible.log" 2>&1 || { tail -30 "$BENCH_TMP/logs/sync-ansible.log"; die "sync: playbook failed"; }
   local s; s="$(change_summary ansible "$BENCH_TMP/logs/sync-ansible.log")"
   say "  consistency: playbook right after pulumi up: $s (changed=0: both tools write the same bytes)"
-  printf '%s %s\tconsistency\t%s\n' "$TARGET_LABEL" "$TARGET_HOSTS" "$s" >>"$BENCH_TMP/notes.tsv"
+  printf '%s %s host(s), %s repositories\tconsistency\t%s\n' "$TARGET_LABEL" "$TARGET_HOSTS" "$TARGET_REPOS" "$s" >>"$BENCH_TMP/notes.tsv"
 }
 first_second() { (( $1 % 2 )) && echo "pulumi ansible" || echo "ansible pulumi"; } # alternate who goes first
 
@@ -156,19 +165,31 @@ run_drift() {
   done
 }
 
-run_target() {
-  PDIR="$BENCH_TMP/pulumi-$TARGET_LABEL-$TARGET_HOSTS"; ADIR="$BENCH_TMP/ansible-$TARGET_LABEL-$TARGET_HOSTS"
-  say "target: $TARGET_LABEL, $TARGET_HOSTS host(s); program path ${BENCH_PATH:-defaults}; ansible $(ansible_settings); stacks in $PDIR"
-  pulumi_setup "$PDIR" "$HOSTS_JSON"
-  ansible_setup "$ADIR" "$INVENTORY" "$KNOWN_HOSTS"
+# The repositories of a run with N of them: the sandbox's demo repository and N-1 more the fake GitHub API knows
+# (fixtures: `bulk/*`), as JSON.
+repositories_json() {
+  local n="$1" i out='["acme/demo"'
+  for ((i = 1; i < n; i++)); do out+=$(printf ',"bulk/repository-%03d"' "$i"); done
+  echo "$out]"
+}
+run_target() { # run_target REPOSITORIES
+  TARGET_REPOS="$1"
+  local tag="$TARGET_LABEL-$TARGET_HOSTS-r$TARGET_REPOS"
+  PDIR="$BENCH_TMP/pulumi-$tag"; ADIR="$BENCH_TMP/ansible-$tag"
+  say "target: $TARGET_LABEL, $TARGET_HOSTS host(s), $TARGET_REPOS repositories; program path ${BENCH_PATH:-defaults}; ansible $(ansible_settings); stacks in $PDIR"
+  # Whatever the first scenario, the host starts as a reset one with the Codex auth state (a run right after
+  # another one finds the host as that run's reset left it: no Codex auth state, so its sync would fail).
+  target_reset
+  pulumi_setup "$PDIR" "$HOSTS_JSON" "$(repositories_json "$TARGET_REPOS")"
+  ansible_setup "$ADIR" "$INVENTORY" "$KNOWN_HOSTS" "$(repositories_json "$TARGET_REPOS")"
   P_TOKEN=valid
   local s
-  for s in $SCENARIOS; do say "scenario $s ($TARGET_HOSTS host(s), $REPS reps)"; "run_$s"; done
+  for s in $SCENARIOS; do say "scenario $s ($TARGET_HOSTS host(s), $TARGET_REPOS repositories, $REPS reps)"; "run_$s"; done
 }
 
 if [[ "${BENCH_SKIP_DEFAULT:-}" != 1 ]]; then
   default_target
-  run_target
+  for r in $REPOSITORY_COUNTS; do run_target "$r"; done
   # Leave the default host as the sandbox leaves it: fresh.
   bash "$REPO/scripts/sandbox.sh" reset-host >/dev/null
 fi
@@ -177,7 +198,7 @@ if [[ -n "${BENCH_FLEET:-}" ]]; then
   for n in $BENCH_FLEET; do
     fleet_up "$n"
     fleet_target "$n"
-    run_target
+    for r in $FLEET_REPOSITORY_COUNTS; do run_target "$r"; done
     fleet_down
   done
 fi
@@ -190,8 +211,11 @@ BENCH_ENV="$(printf 'program path %s, pulumi %s, ansible-core %s, node %s, %s CP
   BENCH_PATH="${BENCH_PATH:-defaults}" node "$BENCH_DIR/lib/stats.mjs" "$RESULTS_TSV" "$BENCH_TMP/notes.tsv" "$BENCH_DIR/results/$STAMP"
 say "chart (gnuplot)"
 gnuplot -e "datafile='$BENCH_DIR/results/$STAMP.dat'; outfile='$BENCH_DIR/results/$STAMP.svg'" "$BENCH_DIR/lib/chart.gp"
+[[ ! -f "$BENCH_DIR/results/$STAMP-repositories.dat" ]] ||
+  gnuplot -e "datafile='$BENCH_DIR/results/$STAMP-repositories.dat'; outfile='$BENCH_DIR/results/$STAMP-repositories.svg'" "$BENCH_DIR/lib/chart.gp"
 # latest.* is the defaults' run; another path or the mux experiment has its own (latest-ssh2.*, latest-mux.*).
 LATEST="latest$([[ "${BENCH_PATH:-defaults}" == defaults ]] || echo "-$BENCH_PATH")$([[ -z "${BENCH_DOCKER_SSH_MUX:-}" ]] || echo -mux)$([[ -z "${BENCH_PARALLEL_DIFF:-}" ]] || echo -parallel-diff)"
 cp "$BENCH_DIR/results/$STAMP.md" "$BENCH_DIR/results/$LATEST.md"
 cp "$BENCH_DIR/results/$STAMP.svg" "$BENCH_DIR/results/$LATEST.svg"
+[[ ! -f "$BENCH_DIR/results/$STAMP-repositories.svg" ]] || cp "$BENCH_DIR/results/$STAMP-repositories.svg" "$BENCH_DIR/results/$LATEST-repositories.svg"
 say "results: bench/results/$STAMP.{md,json,svg} (and $LATEST.md, $LATEST.svg)"

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { profileDir, profileJson, ProfileInput, PROMPT_REF, renderProfile } from "../lib/profile";
+import { profileDir, profileJson, ProfileInput, profilesRoot, PROMPT_REF, renderProfile } from "../lib/profile";
 import { repositorySlug } from "../lib/repository";
 import type { SshTarget } from "../lib/ssh";
 import { RemoteFile } from "../providers";
@@ -30,13 +30,15 @@ export class AgentProfiles extends pulumi.ComponentResource {
         const rendered = base.apply((b) => Object.fromEntries(args.repositories.map((r) => [r, profileJson(renderProfile({ ...b, repository: r }))])));
         const dirOf = (repo: string) => base.apply((b) => profileDir(b.workspaceDir, repo, b.profile.event, b.profile.action));
         const paths: pulumi.Output<string>[] = [];
+        // Every profile's diff is answered from one reading of the host's profiles (providers/fileScan.ts).
+        const scan = base.apply((b) => profilesRoot(b.workspaceDir));
         if (args.install) {
             for (const repo of args.repositories) {
                 const dir = dirOf(repo);
                 const slug = `${name}-${repositorySlug(repo)}`;
                 // The files hold no credential: 0644 so GitHub Flows (the runtime user) and an operator can read them.
                 const user = base.runtimeUser;
-                const common = { connection: args.connection, owner: user, runtimeUser: user, mode: "644", within: args.within };
+                const common = { connection: args.connection, owner: user, runtimeUser: user, mode: "644", within: args.within, scan };
                 new RemoteFile(`${slug}-profile`, { ...common, path: pulumi.interpolate`${dir}/profile.json`, content: rendered.apply((r) => r[repo]) }, { parent: this });
                 new RemoteFile(`${slug}-prompt`, { ...common, path: pulumi.interpolate`${dir}/${PROMPT_REF}`, content: args.prompt }, { parent: this });
                 paths.push(pulumi.interpolate`${dir}/profile.json`);

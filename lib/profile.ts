@@ -118,9 +118,14 @@ export function validateProfile(profile: unknown, layout: Layout): Profile {
     return r.data;
 }
 
+/** The directory that holds every repository's profiles: `<workspace>/cfg/repos`. */
+export function profilesRoot(workspaceDir: string): string {
+    return `${workspaceDir}/cfg/repos`;
+}
+
 /** Where GitHub Flows finds the profile: `<workspace>/cfg/repos/<owner>/<repo>/<event>-<action>/`. */
 export function profileDir(workspaceDir: string, repository: string, event: string, action: string): string {
-    return `${workspaceDir}/cfg/repos/${repository}/${event}-${action}`;
+    return `${profilesRoot(workspaceDir)}/${repository}/${event}-${action}`;
 }
 
 /** Stable JSON (two-space indent, trailing newline): the same config always gives the same bytes. */

@@ -1,13 +1,15 @@
 # gnuplot -e "datafile='X.dat'; outfile='X.svg'" bench/lib/chart.gp  (bench/run.sh runs it)
-# Seconds against hosts, the program and Ansible, one panel per scenario; points are medians, bars min–max.
-# X.dat comes from bench/lib/stats.mjs: a subtitle line, "# targets: <sandbox fleet>", "# maxhosts: N",
-# "# scenarios: <measured ones of fresh noop rotation drift>", then one block per scenario and target, rows:
-# x hosts program_median program_min program_max ansible_median ansible_min ansible_max
+# Seconds against hosts (X.dat) or repositories (X-repositories.dat), the program and Ansible, one panel per
+# scenario; points are medians, bars min–max. The .dat comes from bench/lib/stats.mjs: a subtitle line,
+# "# targets: <sandbox fleet>", "# maxx: N", "# scenarios: <measured ones of fresh noop rotation drift>",
+# "# xlabel: <axis>", a header, then one block per scenario and target, rows:
+# x hosts|repositories program_median program_min program_max ansible_median ansible_min ansible_max
 subtitle = system(sprintf("sed -n '1s/^# //p' '%s'", datafile))
 targets = system(sprintf("sed -n '2s/^# targets: //p' '%s'", datafile))
-maxhosts = int(system(sprintf("sed -n '3s/^# maxhosts: //p' '%s'", datafile)))
+maxx = int(system(sprintf("sed -n '3s/^# maxx: //p' '%s'", datafile)))
 scenarios = system(sprintf("sed -n '4s/^# scenarios: //p' '%s'", datafile))
 ns = words(scenarios)
+xlab = system(sprintf("sed -n '5s/^# xlabel: //p' '%s'", datafile))
 if (outfile[strlen(outfile)-3:] eq ".png") {
   set terminal pngcairo size 1000,760 font "Helvetica,10" background rgb "white"
 } else {
@@ -15,11 +17,11 @@ if (outfile[strlen(outfile)-3:] eq ".png") {
 }
 set output outfile
 set grid ytics lc rgb "#dddddd"
-set xlabel "hosts"
+set xlabel xlab
 set ylabel "seconds"
 set yrange [0:*]
-set xrange [0:maxhosts + 1]
-if (maxhosts <= 12) { set xtics 1 }
+set xrange [0:(maxx <= 12 ? maxx + 1 : maxx * 1.05)]
+if (maxx <= 12) { set xtics 1 }
 set style line 1 lc rgb "#1f77b4" lw 2 pt 7 ps 0.9
 set style line 2 lc rgb "#ff7f0e" lw 2 pt 5 ps 0.9
 set style line 3 lc rgb "#1f77b4" lw 1.5 pt 6 ps 1.2

@@ -6,8 +6,8 @@ now() { date +%s.%N; }
 # ---------------------------------------------------------------------------------------------- pulumi
 # The project copied to a temp dir (node_modules symlinked, like test/e2e/harness.ts newStack), a file
 # backend in it, stack `bench`. pulumi_cli runs the CLI there.
-pulumi_setup() { # pulumi_setup DIR HOSTS_JSON
-  local dir="$1" hosts="$2" f
+pulumi_setup() { # pulumi_setup DIR HOSTS_JSON REPOSITORIES_JSON
+  local dir="$1" hosts="$2" repos="$3" f
   mkdir -p "$dir/.state"
   for f in Pulumi.yaml package.json tsconfig.json index.ts api.ts boot components lib providers prompts; do cp -a "$REPO/$f" "$dir/"; done
   ln -s "$REPO/node_modules" "$dir/node_modules"
@@ -15,7 +15,9 @@ pulumi_setup() { # pulumi_setup DIR HOSTS_JSON
     pulumi stack init bench --non-interactive >/dev/null)
   # The sandbox stack recipe shared with the e2e harness; BENCH_PATH=ssh2 measures the plugin-free path, the
   # default what an operator runs.
-  pulumi_cli "$dir" --run node "$REPO/scripts/sandbox/stack.mjs" --path "${BENCH_PATH:-defaults}" --hosts "$hosts"
+  pulumi_cli "$dir" --run node "$REPO/scripts/sandbox/stack.mjs" --path "${BENCH_PATH:-defaults}" --hosts "$hosts" --repositories "$repos"
+  # The program's build (boot/build.js), untimed: every run of an operator's but the first after a change finds it.
+  (cd "$dir" && node -e 'require("./boot/build.js").load("lib/quote.js")')
   # An empty stack to go back to before each fresh-provision run (config stays in Pulumi.bench.yaml).
   cp -a "$dir/.state" "$dir/.state.empty"
 }
@@ -34,10 +36,11 @@ pulumi_empty_state() { rm -rf "$1/.state" && cp -a "$1/.state.empty" "$1/.state"
 # ANSIBLE_* for one host list: inventory, pinned known_hosts, vault password file (generated), one vault
 # file per token. ansible_run uses a fresh ControlPath dir per run and closes the master afterwards, so
 # every run starts cold, as every pulumi run does.
-ansible_setup() { # ansible_setup DIR INVENTORY_TEXT KNOWN_HOSTS
+ansible_setup() { # ansible_setup DIR INVENTORY_TEXT KNOWN_HOSTS REPOSITORIES_JSON
   local dir="$1"
   mkdir -p "$dir/render"
   printf '%s\n' "$2" >"$dir/inventory"
+  printf '{"repositories": %s}\n' "$4" >"$dir/repositories.json"
   umask 077
   head -c 32 /dev/urandom | base64 >"$dir/vault-pass"
   printf 'gh_token: %s\n' "$GFH_SANDBOX_VALID_TOKEN" >"$dir/token-valid.yml"
@@ -57,7 +60,7 @@ ansible_run() { # ansible_run DIR TOKEN(valid|rotated) [EXTRA ARGS...]
   ANSIBLE_CONFIG="$BENCH_DIR/ansible/ansible.cfg" ANSIBLE_SSH_CONTROL_PATH_DIR="$cp" BENCH_RENDER_DIR="$dir/render" \
     ANSIBLE_VAULT_PASSWORD_FILE="$dir/vault-pass" ANSIBLE_PIPELINING="${BENCH_ANSIBLE_PIPELINING:-True}" ANSIBLE_FORKS="$(ansible_forks)" \
     ANSIBLE_SSH_ARGS="-C -o ControlMaster=auto -o ControlPersist=60s -o StrictHostKeyChecking=yes -o UserKnownHostsFile=$ANSIBLE_KNOWN_HOSTS -o IdentitiesOnly=yes" \
-    ansible-playbook -i "$dir/inventory" -e "@$dir/token-$token.yml" "$BENCH_DIR/ansible/playbook.yml" "$@" || rc=$?
+    ansible-playbook -i "$dir/inventory" -e "@$dir/token-$token.yml" -e "@$dir/repositories.json" "$BENCH_DIR/ansible/playbook.yml" "$@" || rc=$?
   local s; for s in "$cp"/*; do [[ -S "$s" ]] && ssh -o ControlPath="$s" -O exit dummy >/dev/null 2>&1 || true; done
   rm -rf "$cp"
   return $rc
@@ -87,10 +90,10 @@ cpu_children() { awk '{ print $16 + $17 }' "/proc/$1/stat"; } # cpu_children PID
 CLK_TCK="$(getconf CLK_TCK)"
 # measure SCENARIO TOOL REP HOSTS -- CMD... : runs CMD (output to a log), appends a row to $RESULTS_TSV:
 # target hosts scenario tool rep seconds conns conns-max-per-host sessions docker-ssh-runs ansible-settings summary
-#   machine-cpu-busy-fraction tool-cpu-seconds
+#   machine-cpu-busy-fraction tool-cpu-seconds repositories (TARGET_REPOS)
 measure() {
   local scen="$1" tool="$2" rep="$3" hosts="$4"; shift 5
-  local log="$BENCH_TMP/logs/$TARGET_LABEL-$hosts-$scen-$tool-$rep.log" c0 s0 c1 s1 t0 t1 rc=0 summary secs b0 a0 b1 a1 k0 k1
+  local log="$BENCH_TMP/logs/$TARGET_LABEL-$hosts-r${TARGET_REPOS:-1}-$scen-$tool-$rep.log" c0 s0 c1 s1 t0 t1 rc=0 summary secs b0 a0 b1 a1 k0 k1
   read -r c0 s0 < <(ssh_counts)
   export BENCH_SSH_TRACE="$BENCH_TMP/ssh-trace"; : >"$BENCH_SSH_TRACE"
   local me="$BASHPID"
@@ -111,10 +114,10 @@ measure() {
   local busy toolcpu
   busy="$(awk -v b="$((b1 - b0))" -v a="$((a1 - a0))" 'BEGIN { printf "%.2f", (a > 0 ? b / a : 0) }')"
   toolcpu="$(awk -v k="$((k1 - k0))" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", k / hz }')"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$TARGET_LABEL" "$hosts" "$scen" "$tool" "$rep" "$secs" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$TARGET_LABEL" "$hosts" "$scen" "$tool" "$rep" "$secs" \
     "$conns" "$cmax" "$((s1 - s0))" "$dials" "$([[ $tool == ansible ]] && ansible_settings || echo "${BENCH_PATH:-defaults}")" "$summary" \
-    "$busy" "$toolcpu" >>"$RESULTS_TSV"
-  printf '   %-9s %-8s rep %s  %6.1fs  ssh conns %3s (max/host %s, docker ssh %s)  sessions %4s  CPU busy %3.0f%%, tool %5.1fs  %s\n' "$scen" "$tool" "$rep" \
+    "$busy" "$toolcpu" "${TARGET_REPOS:-1}" >>"$RESULTS_TSV"
+  printf '   %-9s %-8s r%-4s rep %s  %6.1fs  ssh conns %3s (max/host %s, docker ssh %s)  sessions %4s  CPU busy %3.0f%%, tool %5.1fs  %s\n' "$scen" "$tool" "${TARGET_REPOS:-1}" "$rep" \
     "$secs" "$conns" "$cmax" "$dials" "$((s1 - s0))" "$(awk -v x="$busy" 'BEGIN { print x * 100 }')" "$toolcpu" "$summary" >&2
 }
 # What the run did, one short string: pulumi's "Resources:" counts, ansible's recap totals.

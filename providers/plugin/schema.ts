@@ -21,7 +21,7 @@ const RESOURCES: Record<string, { description: string; inputs: Props; outputs: P
     },
     RemoteFile: {
         description: "A file written atomically with a fixed mode and owner; its content stays secret.",
-        inputs: { ...PATH, "content!": "string" },
+        inputs: { ...PATH, "content!": "string", "scan?": "string" },
         outputs: { "sha256!": "string", "found?": "boolean" },
     },
     CodexConfigFile: {

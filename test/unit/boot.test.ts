@@ -21,7 +21,7 @@ const builds = () => fs.readdirSync(path.join(dir, ".build"));
 beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "gfh-boot-"));
     fs.mkdirSync(path.join(dir, "boot"));
-    for (const f of ["program.js", "build.js"]) fs.copyFileSync(path.join(REPO, "boot", f), path.join(dir, "boot", f));
+    for (const f of ["program.js", "build.js", "stackTraces.js"]) fs.copyFileSync(path.join(REPO, "boot", f), path.join(dir, "boot", f));
     fs.copyFileSync(path.join(REPO, "tsconfig.json"), path.join(dir, "tsconfig.json"));
     for (const f of ["typescript/package.json", "typescript/lib/typescript.js", "@pulumi/pulumi/package.json"]) {
         fs.mkdirSync(path.dirname(path.join(dir, "node_modules", f)), { recursive: true });
@@ -125,7 +125,7 @@ describe("boot/program.js: loads only a build nobody else can change", () => {
         fs.mkdirSync(path.dirname(p), { recursive: true });
         if (!template) {
             fs.mkdirSync(path.join(p, "boot"), { recursive: true });
-            for (const f of ["program.js", "build.js"]) fs.copyFileSync(path.join(REPO, "boot", f), path.join(p, "boot", f));
+            for (const f of ["program.js", "build.js", "stackTraces.js"]) fs.copyFileSync(path.join(REPO, "boot", f), path.join(p, "boot", f));
             fs.copyFileSync(path.join(REPO, "tsconfig.json"), path.join(p, "tsconfig.json"));
             fs.symlinkSync(path.join(REPO, "node_modules"), path.join(p, "node_modules"));
             for (const d of ["components", "providers", "lib"]) fs.mkdirSync(path.join(p, d));

@@ -16,6 +16,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "gfh-providers-"));
 const bin = path.join(tmp, "bin");
 let close: () => void;
 let target: SshTarget;
+let execs = 0;
 
 beforeAll(async () => {
     // A fake `docker` for the image probe: images are files in $tmp/images; a file `down` makes the daemon dead.
@@ -32,7 +33,7 @@ beforeAll(async () => {
         ].join("\n"),
         { mode: 0o755 },
     );
-    ({ target, close } = await startShServer({ ...process.env, PATH: `${bin}:${process.env.PATH}` }));
+    ({ target, close } = await startShServer({ ...process.env, PATH: `${bin}:${process.env.PATH}` }, () => execs++));
 });
 
 afterAll(async () => {
@@ -44,6 +45,22 @@ afterAll(async () => {
 const mode = (p: string) => (fs.statSync(p).mode & 0o777).toString(8);
 
 describe("RemoteFile provider", () => {
+    it("with a scan root, the diffs of 30 files take one SSH exec; a file this process writes is looked at again", async () => {
+        const root = path.join(tmp, "scan");
+        const f = (i: number) => ({ connection: target, path: path.join(root, `r${i}`, "t", "profile.json"), owner: me, runtimeUser: me, mode: "644", content: `p${i}\n`, scan: root, sha256: "" });
+        const outs = await Promise.all(Array.from({ length: 30 }, (_, i) => remoteFileProvider.create(f(i)).then((r) => r.outs!)));
+        fs.chmodSync(f(7).path, 0o600);
+        const before = execs;
+        const diffs = [];
+        for (let i = 0; i < 30; i++) diffs.push((await remoteFileProvider.diff!("id", outs[i], f(i))).changes);
+        expect(execs - before).toBe(1);
+        expect(diffs.map((c, i) => (c ? i : -1)).filter((i) => i >= 0)).toEqual([7]);
+        await remoteFileProvider.update!("id", outs[7], f(7));
+        const after = execs;
+        expect((await remoteFileProvider.diff!("id", outs[7], f(7))).changes).toBe(false);
+        expect(execs - after).toBe(1); // its own look, not the scan's stale 600
+    });
+
     const file = () => ({ connection: target, path: path.join(tmp, "secrets", "gh-token"), owner: me, runtimeUser: me, mode: "600", content: "ghp_unit_token", sha256: "" });
 
     it("creates the file with its bytes and mode; a diff on a clean host finds nothing", async () => {
