@@ -33,7 +33,7 @@ nt = words(targets)
 set multiplot layout (ns > 2 ? 2 : 1), (ns > 1 ? 2 : 1) title "github-flows-host (Pulumi program) vs Ansible: median seconds, bars min–max\n".subtitle font ",13"
 do for [i = 1:ns] {
   set title title_of(word(scenarios, i))
-  if (i == 1) { set key bottom right box opaque font ",10" } else { unset key }
+  if (i == 1) { set key top left box opaque font ",10" } else { unset key }
   plot for [j = 1:nt] datafile index ((i - 1) * nt + j - 1) using 1:3:4:5 with yerrorlines ls (word(targets, j) eq "fleet" ? 1 : 3) \
          title "program, ".label_of(word(targets, j)), \
        for [j = 1:nt] datafile index ((i - 1) * nt + j - 1) using 1:6:7:8 with yerrorlines ls (word(targets, j) eq "fleet" ? 2 : 4) \

@@ -169,7 +169,8 @@ function chartData(gs, axis) {
     return dat.join("\n") + "\n";
 }
 fs.writeFileSync(`${out}.dat`, chartData(base, "hosts"));
-// Seconds against repositories: each target at its fewest hosts, when it was measured at several counts.
-const byRepos = groups.filter((g) => g.hosts === Math.min(...groups.filter((x) => x.target === g.target).map((x) => x.hosts)));
+// Seconds against repositories: each target measured at several counts, at its fewest hosts.
+const countsOf = (t) => new Set(groups.filter((x) => x.target === t).map((x) => x.repositories)).size;
+const byRepos = groups.filter((g) => countsOf(g.target) > 1 && g.hosts === Math.min(...groups.filter((x) => x.target === g.target).map((x) => x.hosts)));
 if (new Set(byRepos.map((g) => g.repositories)).size > 1) fs.writeFileSync(`${out}-repositories.dat`, chartData(byRepos, "repositories"));
 process.stdout.write(`\n${lines.join("\n")}\n\nTargets:\n${verdictLines.join("\n")}\n\n`);
