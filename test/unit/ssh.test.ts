@@ -2,14 +2,15 @@ import { AddressInfo } from "net";
 import ssh2 = require("ssh2");
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeConnections, exec, hostKeyAlgorithms, SshTarget } from "../../lib/ssh";
+import { sshKeyPair } from "../fixtures/sshKeys";
 
 /** An in-process SSH server with ed25519, ECDSA and RSA host keys (as real hosts have), that runs nothing. */
 const keys = {
-    ed25519: ssh2.utils.generateKeyPairSync("ed25519"),
-    ecdsa: ssh2.utils.generateKeyPairSync("ecdsa", { bits: 256 }),
-    rsa: ssh2.utils.generateKeyPairSync("rsa", { bits: 2048 }),
+    ed25519: sshKeyPair(),
+    ecdsa: sshKeyPair("ecdsa", 256),
+    rsa: sshKeyPair("rsa", 2048),
 };
-const client = ssh2.utils.generateKeyPairSync("ed25519");
+const client = sshKeyPair();
 const pub = (k: { public: string }) => k.public.split(" ").slice(0, 2).join(" ");
 
 let server: ssh2.Server;
@@ -58,7 +59,7 @@ describe("pinned host keys of every type", () => {
     });
 
     it("still refuses another key of the pinned type", async () => {
-        const other = pub(ssh2.utils.generateKeyPairSync("ecdsa", { bits: 256 }));
+        const other = pub(sshKeyPair("ecdsa", 256));
         await expect(exec(target(other), "true")).rejects.toThrow(/host key mismatch for root@127\.0\.0\.1:\d+: expected SHA256:\S+, presented SHA256:\S+/);
     });
 

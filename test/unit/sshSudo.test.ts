@@ -21,6 +21,7 @@ import {
 } from "../../lib/ssh";
 import { hostAccountProvider } from "../../providers/hostAccount";
 import { sh, tempDirForFile } from "../fixtures/sh";
+import { sshKeyPair } from "../fixtures/sshKeys";
 
 /**
  * A sudo admin login: the launcher's text run for real (`/bin/sh -c` as sshd runs it) behind an in-process SSH
@@ -45,8 +46,8 @@ fs.writeFileSync(
 );
 fs.writeFileSync(path.join(bin, "docker"), '#!/bin/sh\n[ "$*" = "system dial-stdio" ] || exit 3\nexec cat\n', { mode: 0o755 });
 
-const hostKey = ssh2.utils.generateKeyPairSync("ed25519");
-const clientKey = ssh2.utils.generateKeyPairSync("ed25519");
+const hostKey = sshKeyPair();
+const clientKey = sshKeyPair();
 let server: ssh2.Server;
 let port = 0;
 const commands: string[] = [];
@@ -242,7 +243,7 @@ describe("the docker relay of a sudo login", () => {
     });
 
     it("accepts only the deploy key and only `docker system dial-stdio`", async () => {
-        const other = ssh2.utils.generateKeyPairSync("ed25519");
+        const other = sshKeyPair();
         const connect = (privateKey: string) =>
             new Promise<ssh2.Client>((resolve, reject) => {
                 const c = new ssh2.Client();
