@@ -34,7 +34,7 @@ export function scanFilesScript(root: string, name: string, user: string): strin
 /**
  * The files of a scan by path. A file listed without a sum was unreadable; a sum line of an escaped name (one with
  * a backslash or a line break, which `sha256sum` prints with a leading backslash) is left out: such a path is never
- * one this program writes, and a file without a sum is `unreadable`, which a caller treats as "look again".
+ * one this program writes. A file listed without a sum is `unreadable`, as `statFileScript` says it: drift, rewritten.
  */
 export function parseFileScan(out: string): Map<string, ScannedFile> {
     const files = new Map<string, ScannedFile>();

@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import crypto = require("crypto");
 import { removeFileScript, statFileScript, writeFileScript } from "../lib/shell";
-import { forgetScanned, scanned } from "./fileScan";
 import { run } from "../lib/ssh";
 import { foundIn, PathArgs, pathProvider, PathState, runAs, SECRET_OUTPUTS } from "./connection";
+import { forgetScanned, scanned } from "./fileScan";
 import { HostResource } from "./hostResource";
 
 export interface RemoteFileArgs extends PathArgs {
@@ -29,8 +29,8 @@ const sha256 = (s: string) => crypto.createHash("sha256").update(s, "utf8").dige
 /** Writes the file unless it already holds the bytes (then only a wrong mode is fixed, by chmod). */
 async function write(s: State): Promise<State & { found: boolean }> {
     const sum = sha256(s.content ?? "");
-    // The content travels on standard input: never in a command line, an environment variable or a log.
     forgetScanned(s.path);
+    // The content travels on standard input: never in a command line, an environment variable or a log.
     const out = await run(s.connection, writeFileScript({ path: s.path, owner: s.owner, mode: s.mode, sha256: sum }), `writing ${s.path}`, s.content);
     const { content: _, ...rest } = s;
     return { ...rest, sha256: sum, found: foundIn(out, `writing ${s.path}`) };
