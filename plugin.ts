@@ -11,6 +11,7 @@ export const HOST_TYPES: Record<string, HostResourceProvider<any, any>> = {
     HostAccount: p.hostAccountProvider,
     RemoteDirectory: p.remoteDirectoryProvider,
     RemoteFile: p.remoteFileProvider,
+    RemoteFileSet: p.remoteFileSetProvider,
     CodexConfigFile: p.codexConfigFileProvider,
     PulledImage: p.pulledImageProvider,
     ImagePresence: p.imagePresenceProvider,

@@ -1,8 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { profileDir, profileJson, ProfileInput, profilesRoot, PROMPT_REF, renderProfile } from "../lib/profile";
-import { repositorySlug } from "../lib/repository";
+import { profileDir, profileJson, ProfileInput, profilesRoot, profileSubdir, PROMPT_REF, renderProfile } from "../lib/profile";
 import type { SshTarget } from "../lib/ssh";
-import { RemoteFile } from "../providers";
+import { RemoteFileSet } from "../providers";
 
 export interface AgentProfilesArgs {
     connection: pulumi.Input<SshTarget>;
@@ -28,24 +27,25 @@ export class AgentProfiles extends pulumi.ComponentResource {
         super("github-flows-host:index:AgentProfiles", name, {}, opts);
         const base = pulumi.output(args.base) as pulumi.Output<Omit<ProfileInput, "repository">>;
         const rendered = base.apply((b) => Object.fromEntries(args.repositories.map((r) => [r, profileJson(renderProfile({ ...b, repository: r }))])));
-        const dirOf = (repo: string) => base.apply((b) => profileDir(b.workspaceDir, repo, b.profile.event, b.profile.action));
-        const paths: pulumi.Output<string>[] = [];
-        // Every profile's diff is answered from one reading of the host's profiles (providers/fileScan.ts).
-        const scan = base.apply((b) => profilesRoot(b.workspaceDir));
-        if (args.install) {
-            for (const repo of args.repositories) {
-                const dir = dirOf(repo);
-                const slug = `${name}-${repositorySlug(repo)}`;
-                // The files hold no credential: 0644 so GitHub Flows (the runtime user) and an operator can read them.
-                const user = base.runtimeUser;
-                const common = { connection: args.connection, owner: user, runtimeUser: user, mode: "644", within: args.within, scan };
-                new RemoteFile(`${slug}-profile`, { ...common, path: pulumi.interpolate`${dir}/profile.json`, content: rendered.apply((r) => r[repo]) }, { parent: this });
-                new RemoteFile(`${slug}-prompt`, { ...common, path: pulumi.interpolate`${dir}/${PROMPT_REF}`, content: args.prompt }, { parent: this });
-                paths.push(pulumi.interpolate`${dir}/profile.json`);
-            }
+        if (args.install && args.repositories.length) {
+            // Every profile and prompt of the host as one resource: one reading of the host per diff, one write script,
+            // one state entry (300 repositories were 600 resources, each diffed and checkpointed on its own).
+            const files = pulumi.all([base, rendered]).apply(([b, r]) => {
+                const out: Record<string, string> = {};
+                for (const repo of args.repositories) {
+                    const dir = profileSubdir(repo, b.profile.event, b.profile.action);
+                    out[`${dir}/profile.json`] = r[repo];
+                    out[`${dir}/${PROMPT_REF}`] = args.prompt;
+                }
+                return out;
+            });
+            // The files hold no credential: 0644 so GitHub Flows (the runtime user) and an operator can read them.
+            const user = base.runtimeUser;
+            const path = base.apply((b) => profilesRoot(b.workspaceDir));
+            new RemoteFileSet(`${name}-profiles`, { connection: args.connection, path, owner: user, runtimeUser: user, mode: "644", within: args.within, files }, { parent: this });
         }
         this.profiles = rendered;
-        this.paths = pulumi.all(paths);
+        this.paths = args.install ? base.apply((b) => args.repositories.map((r) => `${profileDir(b.workspaceDir, r, b.profile.event, b.profile.action)}/profile.json`)) : pulumi.output([]);
         // Not the profiles: the stack output holds them once (each copy in state is rewritten after every step).
         this.registerOutputs({});
     }

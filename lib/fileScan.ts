@@ -1,5 +1,5 @@
 import { runtimeUserPrelude } from "./hostfs";
-import { quote } from "./quote";
+import { quote, quoteAll } from "./quote";
 
 /** How deep below its root a scan looks: `<owner>/<name>/<event>-<action>/<file>` under a workspace's `cfg/repos`. */
 export const SCAN_DEPTH = 4;
@@ -14,21 +14,24 @@ export interface ScannedFile {
 const SUMS = "gfh-scan-sums";
 
 /**
- * Reads, as the runtime user and in one command, the mode, owner and sha256 of every regular file named `name`
- * up to `SCAN_DEPTH` levels below `root` (300 profiles: one SSH exec instead of 300). Links are never followed and
+ * Reads, as the runtime user and in one command, the mode, owner and sha256 of every regular file with one of
+ * `names` up to `SCAN_DEPTH` levels below `root` (300 profiles and their prompts: one SSH exec instead of 600). Links are never followed and
  * never listed. Prints `<mode> <owner> <path>` records ended by NUL (a path may hold any byte but NUL), a line
  * `gfh-scan-sums`, then `sha256sum`'s lines. Nothing when `root` is not a directory.
  */
-export function scanFilesScript(root: string, name: string, user: string): string {
+export function scanFilesScript(root: string, names: readonly string[], user: string): string {
+    if (names.length === 0) throw new Error("a scan needs at least one file name");
+    // `-name "$2" -o -name "$3" ...`: the names travel as arguments, never inside the text.
+    const match = `\\( ${names.map((_, i) => `-name "$${i + 2}"`).join(" -o ")} \\)`;
     const body = [
-        'r=$1; n=$2',
+        'r=$1',
         '[ -d "$r" ] && [ ! -L "$r" ] || exit 0',
-        `find "$r" -maxdepth ${SCAN_DEPTH} -type f -name "$n" -printf '%m %u %p\\0'`,
+        `find "$r" -maxdepth ${SCAN_DEPTH} -type f ${match} -printf '%m %u %p\\0'`,
         `printf '\\n${SUMS}\\n'`,
         // A file the user cannot read gets no line here (sha256sum says so on stderr and goes on).
-        `find "$r" -maxdepth ${SCAN_DEPTH} -type f -name "$n" -exec sha256sum -- {} + 2>/dev/null || true`,
+        `find "$r" -maxdepth ${SCAN_DEPTH} -type f ${match} -exec sha256sum -- {} + 2>/dev/null || true`,
     ].join("\n");
-    return [runtimeUserPrelude(user), `asuser sh -c ${quote(body)} sh ${quote(root)} ${quote(name)}`].join("\n");
+    return [runtimeUserPrelude(user), `asuser sh -c ${quote(body)} sh ${quoteAll([root, ...names])}`].join("\n");
 }
 
 /**

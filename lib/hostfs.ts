@@ -66,7 +66,7 @@ const USER_CONTROLS = [
  * directory (0755, or MODE for Dn when HAND=1) and handing it over. With HAND=1 an existing Dn there is handed over
  * only when it is empty and root's; anything else is refused, naming it, before anything changes.
  */
-const ROOT_DIRS = [
+export const ROOT_DIRS = [
     USER_CONTROLS,
     "rootdirs() {",
     '  hand=$1; m=$2; w=$3; shift 3',
@@ -105,7 +105,7 @@ const ROOT_DIRS = [
  * `check`: nothing is created, links are only looked for. A link is refused at Dn and wherever its directory is
  * the runtime user's or writable by it.
  */
-const USER_DIRS = [
+export const USER_DIRS = [
     "set -eu",
     'who=$1; kind=$2; m=$3; shift 3',
     'n=$#; i=0; d=',
@@ -212,7 +212,7 @@ export interface FileSpec {
  * runtime user's that already holds those bytes is left as it is (stdin drained; chmod only when MODE differs), so
  * no temporary file touches its directory either. Prints `gfh-file=found|created kept|chmod|written`.
  */
-const WRITE_FILE = [
+export const WRITE_FILE = [
     "set -eu",
     "umask 077",
     't=$1; m=$2; want=${4:-}',
@@ -234,6 +234,8 @@ const WRITE_FILE = [
     'tmp=$(mktemp -- "$3")',
     `trap 'rm -f -- "$tmp"' EXIT`,
     'cat > "$tmp"',
+    // Bytes cut off on the way (a dropped connection, a batch whose stdin ran short) never replace the file.
+    `if [ -n "$want" ] && [ "$(sha256sum < "$tmp" | cut -d' ' -f1)" != "$want" ]; then printf '%s: the content did not arrive whole; the file is left as it was\\n' "$t" >&2; exit 1; fi`,
     'chmod "$m" "$tmp"',
     'sync -- "$tmp" 2>/dev/null || sync',
     // -T: a directory in the way fails the write instead of swallowing the file.
@@ -247,16 +249,20 @@ const WRITE_FILE = [
  * `sha256`, a file that already holds the bytes is kept. Its last line says whether the file was there (`FOUND_MARK`).
  */
 export function writeFileScript(f: FileSpec): string {
-    const dir = f.path.slice(0, f.path.lastIndexOf("/")) || "/";
-    const base = f.path.slice(f.path.lastIndexOf("/") + 1);
     const parents = ancestors(f.path);
     const lines = ["set -eu", "umask 077", runtimeUserPrelude(f.owner)];
     if (parents.length) {
         lines.push(ROOT_DIRS, `rootdirs 0 0755 ${quoteAll([f.within ?? "", ...parents])}`, `asuser sh -c ${quote(USER_DIRS)} sh ${quoteAll([f.owner, "parents", "0755", ...parents])}`);
     }
-    const words = [f.path, f.mode, `${dir === "/" ? "" : dir}/.${base}.XXXXXXXXXX`, ...(f.sha256 ? [f.sha256] : [])];
-    lines.push(`asuser sh -c ${quote(WRITE_FILE)} sh ${quoteAll(words)}`);
+    lines.push(`asuser sh -c ${quote(WRITE_FILE)} sh ${quoteAll(writeFileWords(f))}`);
     return lines.join("\n");
+}
+
+/** The arguments of `WRITE_FILE` for `f`: path, mode, the temp name's template beside it, the sha256 if any. */
+export function writeFileWords(f: FileSpec): string[] {
+    const dir = f.path.slice(0, f.path.lastIndexOf("/")) || "/";
+    const base = f.path.slice(f.path.lastIndexOf("/") + 1);
+    return [f.path, f.mode, `${dir === "/" ? "" : dir}/.${base}.XXXXXXXXXX`, ...(f.sha256 ? [f.sha256] : [])];
 }
 
 /**

@@ -123,9 +123,14 @@ export function profilesRoot(workspaceDir: string): string {
     return `${workspaceDir}/cfg/repos`;
 }
 
+/** The profile's directory relative to `profilesRoot`: `<owner>/<repo>/<event>-<action>`. */
+export function profileSubdir(repository: string, event: string, action: string): string {
+    return `${repository}/${event}-${action}`;
+}
+
 /** Where GitHub Flows finds the profile: `<workspace>/cfg/repos/<owner>/<repo>/<event>-<action>/`. */
 export function profileDir(workspaceDir: string, repository: string, event: string, action: string): string {
-    return `${profilesRoot(workspaceDir)}/${repository}/${event}-${action}`;
+    return `${profilesRoot(workspaceDir)}/${profileSubdir(repository, event, action)}`;
 }
 
 /** Stable JSON (two-space indent, trailing newline): the same config always gives the same bytes. */

@@ -1,5 +1,6 @@
 export * from "./remoteDirectory";
 export * from "./remoteFile";
+export * from "./remoteFileSet";
 export * from "./pulledImage";
 export * from "./sshCommand";
 export * from "./runCommand";

@@ -3,21 +3,14 @@ import crypto = require("crypto");
 import { removeFileScript, statFileScript, writeFileScript } from "../lib/shell";
 import { run } from "../lib/ssh";
 import { foundIn, PathArgs, pathProvider, PathState, runAs, SECRET_OUTPUTS } from "./connection";
-import { forgetScanned, scanned } from "./fileScan";
 import { HostResource } from "./hostResource";
 
 export interface RemoteFileArgs extends PathArgs {
     /** Exact bytes of the file; pass a secret Output for credentials: it stays encrypted in state. */
     content: pulumi.Input<string>;
-    /**
-     * A directory above the file (the profiles' `cfg/repos`): a diff reads every file of this name below it in one
-     * command and answers its siblings' diffs from that reading (300 profiles: one SSH exec, not 300).
-     */
-    scan?: pulumi.Input<string>;
 }
 
 interface State extends PathState {
-    scan?: string;
     /** In the inputs only: the outputs keep `sha256` (a second copy per file was half of the state). */
     content?: string;
     /** sha256 of the bytes on the host (hex). */
@@ -29,7 +22,6 @@ const sha256 = (s: string) => crypto.createHash("sha256").update(s, "utf8").dige
 /** Writes the file unless it already holds the bytes (then only a wrong mode is fixed, by chmod). */
 async function write(s: State): Promise<State & { found: boolean }> {
     const sum = sha256(s.content ?? "");
-    forgetScanned(s.path);
     // The content travels on standard input: never in a command line, an environment variable or a log.
     const out = await run(s.connection, writeFileScript({ path: s.path, owner: s.owner, mode: s.mode, sha256: sum }), `writing ${s.path}`, s.content);
     const { content: _, ...rest } = s;
@@ -37,9 +29,6 @@ async function write(s: State): Promise<State & { found: boolean }> {
 }
 
 async function observe(s: State): Promise<Pick<State, "mode" | "owner" | "sha256"> | undefined> {
-    // A file the scan did not list (absent, a link, not yet scanned) is looked at on its own.
-    const seen = s.scan ? await scanned(s.connection, runAs(s), s.scan, s.path) : undefined;
-    if (seen) return seen;
     const out = (await run(s.connection, statFileScript(s.path, runAs(s)), `reading ${s.path}`)).trim();
     const m = /^present (\d+) (\S+) ([0-9a-f]{64}|unreadable)$/.exec(out);
     return m ? { mode: m[1], owner: m[2], sha256: m[3] } : undefined;
@@ -51,7 +40,6 @@ export const remoteFileProvider = pathProvider<State>({
     apply: write,
     drifted: (seen, _olds, news) => seen.owner !== news.owner || seen.mode !== news.mode || seen.sha256 !== sha256(news.content ?? ""),
     async remove(s) {
-        forgetScanned(s.path);
         await run(s.connection, removeFileScript(s.path, runAs(s)), `removing ${s.path}`);
     },
 }, { kind: "file", inputs: () => ({}) });

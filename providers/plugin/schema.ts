@@ -21,8 +21,13 @@ const RESOURCES: Record<string, { description: string; inputs: Props; outputs: P
     },
     RemoteFile: {
         description: "A file written atomically with a fixed mode and owner; its content stays secret.",
-        inputs: { ...PATH, "content!": "string", "scan?": "string" },
+        inputs: { ...PATH, "content!": "string" },
         outputs: { "sha256!": "string", "found?": "boolean" },
+    },
+    RemoteFileSet: {
+        description: "Files under one directory (path), each by its relative path, written and read back as one resource.",
+        inputs: { ...PATH, files: "object" },
+        outputs: { paths: "array", adopted: "array" },
     },
     CodexConfigFile: {
         description: "The model settings at the top level of Codex's config.toml, every other key kept.",

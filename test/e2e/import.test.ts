@@ -16,6 +16,7 @@ const HOME = "/home/user";
 const SECRETS = `${HOME}/.secrets`;
 const WORKSPACE = `${HOME}/app/github-flows/var/work`;
 const REPOSITORY = "acme/demo";
+const PROFILES = `${WORKSPACE}/cfg/repos`;
 const T = (t: string) => `github-flows-host:index:${t}`;
 
 /** `inode mtime mode owner` of a file; a directory's mtime is left out (fixing the token renames a file in it). */
@@ -55,7 +56,8 @@ describe("pulumi import of a host set up by hand (real engine, sshd; the plugin'
                 { type: T("GithubTokenFile"), name: "token", logicalName: "sandbox", parent: "host", component: true },
                 { type: T("RemoteFile"), name: "sandbox-gh-token", id: id(`${SECRETS}/gh-token`), parent: "token" },
                 { type: T("AgentProfiles"), name: "profiles", logicalName: "sandbox", parent: "host", component: true },
-                { type: T("RemoteFile"), name: "sandbox-acme--demo-profile", id: id(profile), parent: "profiles" },
+                // Every file under cfg/repos, as one set: they count as found (adopted), so the stack never removes them.
+                { type: T("RemoteFileSet"), name: "sandbox-profiles", id: id(PROFILES), parent: "profiles" },
             ],
         };
         const file = path.join(agent, "import.json");
@@ -66,6 +68,10 @@ describe("pulumi import of a host set up by hand (real engine, sshd; the plugin'
         // The program's own id for it, found on the host (so the stack never removes it), owner and mode as they are.
         expect(token?.id).toBe(`${t.sb.host}:${t.sb.port}:${SECRETS}/gh-token`);
         expect(token?.outputs).toMatchObject({ found: true, owner: "user", mode: "600", runtimeUser: "user" });
+        const set = state.find((r) => r.urn.endsWith("$github-flows-host:index:RemoteFileSet::sandbox-profiles"));
+        expect(set?.id).toBe(`${t.sb.host}:${t.sb.port}:${PROFILES}`);
+        const held = ["acme/demo/issue_comment-created/profile.json", "acme/demo/issue_comment-created/prompt.md"];
+        expect(set?.outputs).toMatchObject({ paths: held, adopted: held, owner: "user", runtimeUser: "user" });
         for (const p of imported) expect(stamp(p), p).toBe(before.get(p));
     });
 
@@ -84,7 +90,7 @@ describe("pulumi import of a host set up by hand (real engine, sshd; the plugin'
 
     it("the program's preview then changes only the token file's bytes among the imported paths", async () => {
         const { steps } = await plannedChanges(t.stack);
-        const touched = stepNames(steps).filter((s) => /sandbox-(secrets|codex|gh-token|acme--demo-profile)$/.test(s));
+        const touched = stepNames(steps).filter((s) => /sandbox-(secrets|codex|gh-token|profiles)$/.test(s));
         expect(touched).toEqual(["update sandbox-gh-token"]);
     });
 

@@ -80,7 +80,7 @@ describe("a stack of the 0.2 program moves to the plugin without touching the ho
     it("scripts/migrate-state.sh moves every host resource to the plugin in the state alone", async () => {
         const ws = stack.workspace as unknown as { envVars: Record<string, string> };
         const out = execFileSync("bash", [path.join(dir, "scripts/migrate-state.sh"), "--stack", stack.name], { cwd: dir, env: { ...process.env, ...ws.envVars }, encoding: "utf8" });
-        expect(out).toMatch(/host resources moved to the plugin github-flows-host/);
+        expect(out).toMatch(/host resources moved \(to the plugin github-flows-host; profile files into one set per host\)/);
         const types = (await stack.exportStack()).deployment.resources.map((r: { type: string }) => r.type);
         expect(types.filter((t: string) => t.startsWith("pulumi-nodejs"))).toEqual([]);
         expect(types).toContain("github-flows-host:index:RemoteFile");

@@ -224,7 +224,7 @@ describe("team use: shared state in PostgreSQL, two operators, the drift job", (
 
         // B again: its own change goes on top of A's rotation, which is kept.
         const { steps } = await plannedChanges(b.stack);
-        expect(stepNames(steps)).toEqual(["update sandbox-acme--demo-profile"]);
+        expect(stepNames(steps)).toEqual(["update sandbox-profiles"]);
         const resB = await upOk(b.stack);
         expect(fs.readFileSync(TOKEN_FILE, "utf8")).toBe(sb.rotatedToken);
         const hosts = resB.outputs.hosts.value as Record<string, { tokenFingerprint: string; profiles: Record<string, string> }>;

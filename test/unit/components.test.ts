@@ -172,7 +172,8 @@ describe("FlowsHost resource graph", () => {
             [COMP("GithubTokenFile")]: 1,
             [COMP("AgentProfiles")]: 1,
             [RES("RemoteDirectory")]: 2,
-            [RES("RemoteFile")]: 5,
+            [RES("RemoteFile")]: 1,
+            [RES("RemoteFileSet")]: 1,
             [RES("CodexLogin")]: 1,
             [RES("ImagePresence")]: 1,
             [RES("HostAccount")]: 1,
@@ -191,13 +192,17 @@ describe("FlowsHost resource graph", () => {
 
         expect(b.one(RES("RemoteFile"), "web-1-gh-token").inputs).toMatchObject({ path: "/home/user/.secrets/gh-token", owner: "user", mode: "600", content: TOKEN });
 
-        const dir = "/home/user/app/github-flows/var/work/cfg/repos/acme/demo/issue_comment-created";
-        const profile = b.one(RES("RemoteFile"), "web-1-acme--demo-profile").inputs;
-        expect(profile).toMatchObject({ path: `${dir}/profile.json`, owner: "user", mode: "644" });
-        expect(profile.content).toBe(profileJson(renderProfile({ ...b.config, repository: "acme/demo" })));
-        expect(b.one(RES("RemoteFile"), "web-1-acme--demo-prompt").inputs).toMatchObject({ path: `${dir}/prompt.md`, mode: "644", content: PROMPT });
-        b.one(RES("RemoteFile"), "web-1-owner--repository-profile");
-        b.one(RES("RemoteFile"), "web-1-owner--repository-prompt");
+        // Every profile and prompt of the host in one resource, by path under the workspace's cfg/repos.
+        const set = b.one(RES("RemoteFileSet"), "web-1-profiles").inputs;
+        expect(set).toMatchObject({ path: "/home/user/app/github-flows/var/work/cfg/repos", owner: "user", runtimeUser: "user", mode: "644" });
+        expect(Object.keys(set.files).sort()).toEqual([
+            "acme/demo/issue_comment-created/profile.json",
+            "acme/demo/issue_comment-created/prompt.md",
+            "owner/repository/issue_comment-created/profile.json",
+            "owner/repository/issue_comment-created/prompt.md",
+        ]);
+        expect(set.files["acme/demo/issue_comment-created/profile.json"]).toBe(profileJson(renderProfile({ ...b.config, repository: "acme/demo" })));
+        expect(set.files["acme/demo/issue_comment-created/prompt.md"]).toBe(PROMPT);
 
         expect(b.one("docker:index/remoteImage:RemoteImage", "web-1-image").inputs).toMatchObject({ name: "github-flows-agent-codex:latest", keepLocally: true });
 
@@ -224,6 +229,8 @@ describe("FlowsHost resource graph", () => {
             [RES("CodexLogin")]: COMP("CodexAuth"),
             [RES("ImagePresence")]: COMP("AgentImage"),
             [RES("HostAccount")]: COMP("FlowsHost"),
+            [RES("RemoteFile")]: COMP("GithubTokenFile"),
+            [RES("RemoteFileSet")]: COMP("AgentProfiles"),
             "pulumi:providers:docker": COMP("AgentImage"),
             "docker:index/remoteImage:RemoteImage": COMP("AgentImage"),
             "command:remote:Command": COMP("Verification"),
@@ -233,7 +240,7 @@ describe("FlowsHost resource graph", () => {
                 expect(s.parent).toBeUndefined();
                 continue;
             }
-            const want = s.type === RES("RemoteFile") ? (s.name === "web-1-gh-token" ? COMP("GithubTokenFile") : COMP("AgentProfiles")) : parentType[s.type];
+            const want = parentType[s.type];
             expect(s.parent, `${s.type} ${s.name}`).toEqual({ type: want, name: "web-1" });
             // The engine's URN carries the parent type: the mock monitor builds it the same way.
             expect(s.urn).toBe(`urn:pulumi:unit::github-flows-host::${want}$${s.type}::${s.name}`);
@@ -263,9 +270,9 @@ describe("the runtime user's home, read from the host", () => {
         expect(b.one(RES("RemoteDirectory"), "web-1-secrets").inputs).toMatchObject({ path: "/var/lib/flows/.secrets", owner: "flows", runtimeUser: "flows" });
         expect(b.one(RES("RemoteDirectory"), "web-1-codex").inputs.path).toBe("/var/lib/flows/.secrets/codex");
         expect(b.one(RES("RemoteFile"), "web-1-gh-token").inputs).toMatchObject({ path: "/var/lib/flows/.secrets/gh-token", runtimeUser: "flows" });
-        const profile = b.one(RES("RemoteFile"), "web-1-owner--repository-profile").inputs;
-        expect(profile.path).toBe("/var/lib/flows/app/github-flows/var/work/cfg/repos/owner/repository/issue_comment-created/profile.json");
-        expect(JSON.parse(profile.content).execution.runtime.dockerArgs).toContain("type=bind,src=/var/lib/flows/.secrets/gh-token,dst=/run/secrets/gh-token,readonly");
+        const set = b.one(RES("RemoteFileSet"), "web-1-profiles").inputs;
+        expect(set.path).toBe("/var/lib/flows/app/github-flows/var/work/cfg/repos");
+        expect(JSON.parse(set.files["owner/repository/issue_comment-created/profile.json"]).execution.runtime.dockerArgs).toContain("type=bind,src=/var/lib/flows/.secrets/gh-token,dst=/run/secrets/gh-token,readonly");
         expect(checksInput(b.one("command:remote:Command", "web-1-checks").inputs).script).toContain("src=/var/lib/flows/.secrets/codex,");
         expect(b.one(RES("CodexLogin"), "web-1-codex-login").inputs.container).toMatchObject({ runtimeUser: "flows", codexDir: "/var/lib/flows/.secrets/codex" });
         expect(JSON.stringify(b.all.map((s) => s.inputs))).not.toContain("/home/flows");
@@ -282,24 +289,31 @@ describe("a fleet that is not uniform", () => {
         expect(b.one(RES("HostAccount"), "web-2-account").inputs.user).toBe("flows");
         expect(b.one(RES("RemoteFile"), "web-1-gh-token").inputs).toMatchObject({ path: "/home/user/.secrets/gh-token", owner: "user" });
         expect(b.one(RES("RemoteFile"), "web-2-gh-token").inputs).toMatchObject({ path: "/var/lib/flows/.secrets/gh-token", owner: "flows" });
-        expect(b.one(RES("RemoteFile"), "web-1-acme--web-profile").inputs.path).toBe("/home/user/app/github-flows/var/work/cfg/repos/acme/web/issue_comment-created/profile.json");
-        expect(b.one(RES("RemoteFile"), "web-2-acme--billing-profile").inputs.path).toBe("/srv/flows/work/cfg/repos/acme/billing/issue_comment-created/profile.json");
-        expect(b.all.filter((s) => s.name === "web-2-acme--web-profile" || s.name === "web-1-acme--billing-profile")).toEqual([]);
+        const web1 = b.one(RES("RemoteFileSet"), "web-1-profiles").inputs;
+        const web2Set = b.one(RES("RemoteFileSet"), "web-2-profiles").inputs;
+        expect(web1.path).toBe("/home/user/app/github-flows/var/work/cfg/repos");
+        expect(web2Set).toMatchObject({ path: "/srv/flows/work/cfg/repos", owner: "flows", within: "/srv/flows" });
+        expect(Object.keys(web1.files).sort()).toEqual(["acme/web/issue_comment-created/profile.json", "acme/web/issue_comment-created/prompt.md"]);
+        expect(Object.keys(web2Set.files).sort()).toEqual(["acme/billing/issue_comment-created/profile.json", "acme/billing/issue_comment-created/prompt.md"]);
         expect(checksInput(b.one("command:remote:Command", "web-2-checks").inputs).script).toContain("for r in '\\''acme/billing'\\''; do");
         expect(Object.keys(await promiseOf(b.hosts[1].profiles))).toEqual(["acme/billing"]);
     });
 });
 
-describe("resource names per repository", () => {
-    it("gives every accepted repository its own profile and prompt resources", async () => {
+describe("files per repository", () => {
+    it("gives every accepted repository its own profile and prompt, in one resource whatever their number", async () => {
         const repositories = ["a/b--c", "a-b/c", "a/b-c", "a-b-c/d", "a/-b", "A/b.c"];
         const b = await build({ repositories });
-        const names = b.of(RES("RemoteFile")).map((s) => s.name).filter((n) => n !== "web-1-gh-token");
-        expect(names).toHaveLength(2 * repositories.length);
-        expect(new Set(names).size).toBe(names.length);
+        expect(b.of(RES("RemoteFileSet"))).toHaveLength(1);
+        const files = Object.keys(b.one(RES("RemoteFileSet"), "web-1-profiles").inputs.files);
+        expect(files).toHaveLength(2 * repositories.length);
+        for (const r of repositories) expect(files).toContain(`${r}/issue_comment-created/profile.json`);
         expect(new Set(b.all.map((s) => s.urn)).size).toBe(b.all.length);
-        expect(names).toContain("web-1-a--b--c-profile");
-        expect(names).toContain("web-1-a-b--c-profile");
+    });
+
+    it("registers no file set when the profiles are not installed", async () => {
+        const b = await build({ installProfiles: false });
+        expect(b.of(RES("RemoteFileSet"))).toEqual([]);
     });
 });
 
@@ -380,7 +394,7 @@ describe("imageSource and remoteCommands", () => {
     it("passes GH_HOST to the checks and the profiles for another GitHub host", async () => {
         const b = await build({ githubHost: "github.example.com" });
         expect(checksInput(b.one("command:remote:Command", "web-1-checks").inputs).script).toContain("'GH_HOST=github.example.com'");
-        expect(JSON.parse(b.one(RES("RemoteFile"), "web-1-owner--repository-profile").inputs.content).execution.runtime.env.GH_HOST).toBe("github.example.com");
+        expect(JSON.parse(b.one(RES("RemoteFileSet"), "web-1-profiles").inputs.files["owner/repository/issue_comment-created/profile.json"]).execution.runtime.env.GH_HOST).toBe("github.example.com");
     });
 });
 
@@ -401,7 +415,7 @@ describe("secrets", () => {
         expect(isSecretValue(b.one("command:remote:Command", "web-1-checks").raw.stdin)).toBe(true);
         expect((b.one("command:remote:Command", "web-1-checks").opts as pulumi.CustomResourceOptions).additionalSecretOutputs).toContain("stdin");
         // Profiles and prompts hold no credential and stay readable in state.
-        expect(isSecretValue(b.one(RES("RemoteFile"), "web-1-owner--repository-profile").raw.content)).toBe(false);
+        expect(isSecretValue(b.one(RES("RemoteFileSet"), "web-1-profiles").raw.files)).toBe(false);
     });
 
     it("never shows the token, the private key or the API key in a non-secret output", async () => {

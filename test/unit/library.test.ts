@@ -83,8 +83,8 @@ describe("FlowsHost args", () => {
         expect(token.inputs.path).toBe("/home/user/.secrets/gh-token");
         expect(registered.find((r) => r.type === RES("CodexLogin"))!.inputs.apiKey.value).toBe(OPENAI_KEY);
         // The shipped prompt, for a program without prompts/prompt.md of its own.
-        const prompt = registered.find((r) => r.name === "web1-acme--web-prompt")!;
-        expect(prompt.inputs.content).toBe(fs.readFileSync(shippedPromptFile()!, "utf8"));
+        const set = registered.find((r) => r.name === "web1-profiles")!;
+        expect(set.inputs.files["acme/web/issue_comment-created/prompt.md"]).toBe(fs.readFileSync(shippedPromptFile()!, "utf8"));
         expect(await pulumi.isSecret(h.tokenFingerprint)).toBe(false);
     });
 

@@ -1,9 +1,9 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { closeConnections, SshTarget } from "../../lib/ssh";
-import { imagePresenceProvider, remoteDirectoryProvider, remoteFileProvider } from "../../providers";
+import { imagePresenceProvider, remoteDirectoryProvider, remoteFileProvider, remoteFileSetProvider } from "../../providers";
 import { startShServer } from "../fixtures/sshServer";
 
 /**
@@ -44,23 +44,69 @@ afterAll(async () => {
 
 const mode = (p: string) => (fs.statSync(p).mode & 0o777).toString(8);
 
-describe("RemoteFile provider", () => {
-    it("with a scan root, the diffs of 30 files take one SSH exec; a file this process writes is looked at again", async () => {
-        const root = path.join(tmp, "scan");
-        const f = (i: number) => ({ connection: target, path: path.join(root, `r${i}`, "t", "profile.json"), owner: me, runtimeUser: me, mode: "644", content: `p${i}\n`, scan: root, sha256: "" });
-        const outs = await Promise.all(Array.from({ length: 30 }, (_, i) => remoteFileProvider.create(f(i)).then((r) => r.outs!)));
-        fs.chmodSync(f(7).path, 0o600);
+describe("RemoteFileSet provider", () => {
+    let root = "";
+    const files = (n: number, extra: Record<string, string> = {}) => ({
+        ...Object.fromEntries(Array.from({ length: n }, (_, i) => [`o/r${i}/t/profile.json`, `p${i}\n`])),
+        ...extra,
+    });
+    const set = (f: Record<string, string>) => ({ connection: target, path: root, owner: me, runtimeUser: me, mode: "644", files: f });
+    beforeEach(() => void (root = fs.mkdtempSync(path.join(tmp, "set-"))));
+
+    it("writes 30 files in one exec; a diff reads them all in one; only a drifted file is rewritten", async () => {
         const before = execs;
-        const diffs = [];
-        for (let i = 0; i < 30; i++) diffs.push((await remoteFileProvider.diff!("id", outs[i], f(i))).changes);
-        expect(execs - before).toBe(1);
-        expect(diffs.map((c, i) => (c ? i : -1)).filter((i) => i >= 0)).toEqual([7]);
-        await remoteFileProvider.update!("id", outs[7], f(7));
-        const after = execs;
-        expect((await remoteFileProvider.diff!("id", outs[7], f(7))).changes).toBe(false);
-        expect(execs - after).toBe(1); // its own look, not the scan's stale 600
+        const { id, outs } = await remoteFileSetProvider.create(set(files(30)));
+        expect(execs - before).toBe(2); // one reading, one write script
+        expect(id).toBe(`${target.host}:${target.port}:${root}`);
+        expect(outs.paths).toHaveLength(30);
+        expect(outs.adopted).toEqual([]);
+        expect(outs).not.toHaveProperty("files");
+        expect(fs.readFileSync(path.join(root, "o/r7/t/profile.json"), "utf8")).toBe("p7\n");
+        const d0 = execs;
+        expect((await remoteFileSetProvider.diff!(id, outs, set(files(30)))).changes).toBe(false);
+        expect(execs - d0).toBe(1);
+        fs.chmodSync(path.join(root, "o/r7/t/profile.json"), 0o600);
+        expect((await remoteFileSetProvider.diff!(id, outs, set(files(30)))).changes).toBe(true);
+        const kept = fs.statSync(path.join(root, "o/r8/t/profile.json"));
+        await remoteFileSetProvider.update!(id, outs, set(files(30)));
+        expect(mode(path.join(root, "o/r7/t/profile.json"))).toBe("644");
+        const again = fs.statSync(path.join(root, "o/r8/t/profile.json"));
+        expect([again.ino, again.mtimeMs]).toEqual([kept.ino, kept.mtimeMs]);
+        expect((await remoteFileSetProvider.diff!(id, outs, set(files(30)))).changes).toBe(false);
     });
 
+    it("a file dropped from the set is removed; one it found on the host is adopted and left by removal and delete", async () => {
+        fs.mkdirSync(path.join(root, "by/hand/t"), { recursive: true });
+        fs.writeFileSync(path.join(root, "by/hand/t/profile.json"), "hand\n", { mode: 0o644 });
+        const { outs } = await remoteFileSetProvider.create(set(files(3)));
+        const withHand = set(files(3, { "by/hand/t/profile.json": "program\n" }));
+        expect((await remoteFileSetProvider.diff!("id", outs, withHand)).changes).toBe(true);
+        const { outs: o2 } = await remoteFileSetProvider.update!("id", outs, withHand);
+        expect(o2.adopted).toEqual(["by/hand/t/profile.json"]);
+        expect(fs.readFileSync(path.join(root, "by/hand/t/profile.json"), "utf8")).toBe("program\n");
+        const { outs: o3 } = await remoteFileSetProvider.update!("id", o2, set(files(2, { "by/hand/t/profile.json": "program\n" })));
+        expect(fs.existsSync(path.join(root, "o/r2/t/profile.json"))).toBe(false);
+        expect(o3.paths).toEqual(["by/hand/t/profile.json", "o/r0/t/profile.json", "o/r1/t/profile.json"]);
+        await remoteFileSetProvider.delete!("id", o3);
+        expect(fs.existsSync(path.join(root, "o/r0/t/profile.json"))).toBe(false);
+        expect(fs.existsSync(path.join(root, "by/hand/t/profile.json"))).toBe(true);
+    });
+
+    it("refuses a path that is not a plain relative one, naming it, before touching the host", async () => {
+        const before = execs;
+        await expect(remoteFileSetProvider.create(set({ "../escape/x/y": "x" }))).rejects.toThrow(`files of ${root}: '../escape/x/y' is not a plain relative path`);
+        expect(execs).toBe(before);
+    });
+
+    it("refresh keeps the paths still on the host", async () => {
+        const { id, outs } = await remoteFileSetProvider.create(set(files(2)));
+        fs.rmSync(path.join(root, "o/r1/t/profile.json"));
+        const r = await remoteFileSetProvider.read!(id, outs);
+        expect(r.props?.paths).toEqual(["o/r0/t/profile.json"]);
+    });
+});
+
+describe("RemoteFile provider", () => {
     const file = () => ({ connection: target, path: path.join(tmp, "secrets", "gh-token"), owner: me, runtimeUser: me, mode: "600", content: "ghp_unit_token", sha256: "" });
 
     it("creates the file with its bytes and mode; a diff on a clean host finds nothing", async () => {

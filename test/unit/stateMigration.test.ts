@@ -46,13 +46,79 @@ describe("migrateState: a 0.2 stack moves to the plugin in its state alone", () 
 
     it("leaves a stack without dynamic resources as it is", () => {
         const once = migrateState(exported(), "0.3.0", () => "p2").exported;
-        expect(migrateState(once, "0.3.0")).toEqual({ exported: once, moved: 0 });
+        expect(migrateState(once, "0.3.0")).toEqual({ exported: once, moved: 0, changed: false });
     });
 });
 
-describe("migrationRefusal: the program refuses a 0.2 stack until it is migrated", () => {
-    it("refuses outputs of the 0.2 program, naming the script; a new stack or a migrated one passes", () => {
+describe("migrateState: the profile files of a host fold into one RemoteFileSet", () => {
+    const AP = `${P}::github-flows-host:index:FlowsHost$github-flows-host:index:AgentProfiles::web-1`;
+    const PROV = `${P}::pulumi:providers:github-flows-host::default_0_3_0::p2`;
+    const ROOT = "/home/user/app/github-flows/var/work/cfg/repos";
+    const urnOf = (name: string) => `${P}::github-flows-host:index:FlowsHost$github-flows-host:index:AgentProfiles$github-flows-host:index:RemoteFile::${name}`;
+    const profileFile = (name: string, rel: string, found: boolean) => ({
+        urn: urnOf(name),
+        type: "github-flows-host:index:RemoteFile",
+        custom: true,
+        id: `h:22:${ROOT}/${rel}`,
+        provider: PROV,
+        parent: AP,
+        dependencies: [`${P}::github-flows-host:index:FlowsHost$github-flows-host:index:HostAccount::web-1-account`],
+        inputs: { connection: { ciphertext: "v1:conn" }, path: `${ROOT}/${rel}`, owner: "user", runtimeUser: "user", mode: "644", within: "/home/user", content: "{}" },
+        outputs: { connection: { ciphertext: "v1:conn-out" }, path: `${ROOT}/${rel}`, owner: "user", runtimeUser: "user", mode: "644", within: "/home/user", sha256: { ciphertext: "v1:sum" }, found },
+    });
+    const state = (stateFormat?: string) => ({
+        version: 3,
+        deployment: {
+            resources: [
+                { urn: `${P}::pulumi:pulumi:Stack::github-flows-host-prod`, type: "pulumi:pulumi:Stack", custom: false, outputs: { hosts: {}, ...(stateFormat ? { stateFormat } : {}) } },
+                { urn: AP, type: "github-flows-host:index:AgentProfiles", custom: false, parent: `${P}::github-flows-host:index:FlowsHost::web-1` },
+                profileFile("web-1-acme--demo-profile", "acme/demo/issue_comment-created/profile.json", true),
+                profileFile("web-1-acme--demo-prompt", "acme/demo/issue_comment-created/prompt.md", false),
+                profileFile("web-1-o--r-profile", "o/r/issue_comment-created/profile.json", false),
+                { urn: `${P}::x:index:Other::o`, type: "x:index:Other", custom: true, dependencies: [urnOf("web-1-o--r-profile"), urnOf("web-1-acme--demo-prompt")], propertyDependencies: { a: [urnOf("web-1-o--r-profile")] } },
+            ],
+        },
+    });
+
+    it("makes one set per AgentProfiles, holding every path, the found ones adopted, and points references at it", () => {
+        const { exported: out, moved, changed } = migrateState(state("github-flows-host-plugin"), "0.3.0");
+        expect([moved, changed]).toEqual([3, true]);
+        const rs = out.deployment.resources!;
+        expect(rs.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack", "github-flows-host:index:AgentProfiles", "github-flows-host:index:RemoteFileSet", "x:index:Other"]);
+        const set = rs[2];
+        const SET = `${P}::github-flows-host:index:FlowsHost$github-flows-host:index:AgentProfiles$github-flows-host:index:RemoteFileSet::web-1-profiles`;
+        expect(set).toMatchObject({ urn: SET, id: `h:22:${ROOT}`, parent: AP, provider: PROV, custom: true });
+        expect(set.inputs).toEqual({ connection: { ciphertext: "v1:conn" }, path: ROOT, owner: "user", runtimeUser: "user", mode: "644", within: "/home/user", files: {} });
+        expect(set.outputs).toMatchObject({ connection: { ciphertext: "v1:conn-out" }, path: ROOT, adopted: ["acme/demo/issue_comment-created/profile.json"] });
+        expect(set.outputs!.paths).toEqual(["acme/demo/issue_comment-created/profile.json", "acme/demo/issue_comment-created/prompt.md", "o/r/issue_comment-created/profile.json"]);
+        expect(rs[3].dependencies).toEqual([SET]);
+        expect(rs[3].propertyDependencies).toEqual({ a: [SET] });
+        expect(migrationRefusal({ hosts: true, ...rs[0].outputs }, "prod")).toBeUndefined();
+        // Run again: nothing to do.
+        expect(migrateState(out, "0.3.0").changed).toBe(false);
+    });
+
+    it("marks a stack with no profile file (none installed) without changing anything else", () => {
+        const bare = state("github-flows-host-plugin");
+        bare.deployment.resources = bare.deployment.resources.slice(0, 2);
+        const r = migrateState(bare, "0.3.0");
+        expect([r.moved, r.changed]).toEqual([0, true]);
+        expect(r.exported.deployment.resources![0].outputs).toMatchObject({ stateFormat: STATE_FORMAT });
+        expect(r.exported.deployment.resources![1]).toEqual(bare.deployment.resources[1]);
+    });
+
+    it("refuses a profile file that is not under the others' root, changing nothing", () => {
+        const odd = state();
+        (odd.deployment.resources[4] as { inputs: { path: string } }).inputs.path = "/elsewhere/a/b/c/profile.json";
+        expect(() => migrateState(odd, "0.3.0")).toThrow(/not a profile file under/);
+    });
+});
+
+describe("migrationRefusal: the program refuses an earlier stack until it is migrated", () => {
+    it("refuses outputs of the 0.2 program and of a build with a resource per profile file, naming the script; a new stack or a migrated one passes", () => {
         expect(migrationRefusal({ hosts: true }, "prod")).toContain("bash scripts/migrate-state.sh --stack prod");
+        expect(migrationRefusal({ hosts: true }, "prod")).toContain("0.2");
+        expect(migrationRefusal({ hosts: true, stateFormat: "github-flows-host-plugin" }, "prod")).toMatch(/resource per profile file: run `bash scripts\/migrate-state.sh --stack prod`/);
         expect(migrationRefusal({}, "prod")).toBeUndefined();
         expect(migrationRefusal({ hosts: true, stateFormat: STATE_FORMAT }, "prod")).toBeUndefined();
     });
