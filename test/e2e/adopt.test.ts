@@ -108,11 +108,11 @@ describe("state written before `found` existed behaves as before (real engine; d
         await upOk(t.stack);
         const state = JSON.parse(pulumiCli(t.stack, ["stack", "export"]));
         const paths = (state.deployment.resources as { outputs?: Record<string, unknown> }[]).filter((r) => r.outputs && "found" in r.outputs);
-        expect(paths.map((r) => `${r.outputs!.path} ${r.outputs!.found}`).sort()).toEqual(
-            [SECRETS, CODEX_DIR, TOKEN_FILE, `${profileDir(WORKSPACE, BY_HAND, "issue_comment", "created")}/profile.json`, `${profileDir(WORKSPACE, BY_HAND, "issue_comment", "created")}/prompt.md`]
-                .map((p) => `${p} false`)
-                .sort(),
-        );
+        expect(paths.map((r) => `${r.outputs!.path} ${r.outputs!.found}`).sort()).toEqual([SECRETS, CODEX_DIR, TOKEN_FILE].map((p) => `${p} false`).sort());
+        // The profiles' set says the same of its files: it made them all, adopted none.
+        const set = (state.deployment.resources as { type: string; outputs: { paths: string[]; adopted: string[] } }[]).find((r) => r.type === "github-flows-host:index:RemoteFileSet");
+        expect(set?.outputs.paths.length).toBe(2);
+        expect(set?.outputs.adopted).toEqual([]);
         for (const r of paths) delete r.outputs!.found;
         pulumiCli(t.stack, ["stack", "import"], JSON.stringify(state));
         expect(pulumiCli(t.stack, ["stack", "export"])).not.toContain('"found"');

@@ -5,6 +5,7 @@ import { onHost, PathName, PATHS, plannedChanges, REPO, sandboxStack, stepNames,
 const SECRETS = "/home/user/.secrets";
 const TOKEN_FILE = `${SECRETS}/gh-token`;
 const CODEX_DIR = `${SECRETS}/codex`;
+const PROFILE_DIR = "/home/user/app/github-flows/var/work/cfg/repos/acme/demo/issue_comment-created";
 const stat = (p: string) => onHost(`stat -c '%a %U' ${p} 2>/dev/null || echo absent`).trim();
 
 /** A Codex login as a person's `codex login` leaves it (the sandbox writes it with the real codex CLI). */
@@ -59,6 +60,21 @@ describe.each(Object.keys(PATHS) as PathName[])("drift on the sandbox host shows
             drift: `chmod 755 ${SECRETS}`,
             expect: ["update sandbox-secrets"],
             check: () => expect(stat(SECRETS)).toBe("700 user"),
+        },
+        {
+            what: "profile edited and prompt chmod 600",
+            drift: `printf '{}' > ${PROFILE_DIR}/profile.json && chmod 600 ${PROFILE_DIR}/prompt.md`,
+            expect: ["update sandbox-profiles"],
+            check: () => {
+                expect(JSON.parse(fs.readFileSync(`${PROFILE_DIR}/profile.json`, "utf8")).execution).toBeDefined();
+                expect(stat(`${PROFILE_DIR}/prompt.md`)).toBe("644 user");
+            },
+        },
+        {
+            what: "prompt deleted",
+            drift: `rm -f ${PROFILE_DIR}/prompt.md`,
+            expect: ["update sandbox-profiles"],
+            check: () => expect(fs.readFileSync(`${PROFILE_DIR}/prompt.md`, "utf8")).toBe(fs.readFileSync(`${REPO}/prompts/prompt.md`, "utf8")),
         },
         {
             what: "agent image removed from the daemon",
