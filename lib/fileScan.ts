@@ -15,8 +15,8 @@ const SUMS = "gfh-scan-sums";
 
 /**
  * Reads, as the runtime user and in one command, the mode, owner and sha256 of every regular file with one of
- * `names` up to `SCAN_DEPTH` levels below `root` (300 profiles and their prompts: one SSH exec instead of 600). Links are never followed and
- * never listed. Prints `<mode> <owner> <path>` records ended by NUL (a path may hold any byte but NUL), a line
+ * `names` (`*`: any) up to `SCAN_DEPTH` levels below `root` (300 profiles and their prompts: one SSH exec instead of
+ * 600). Links are never followed and never listed. Prints `<mode> <owner> <path>` records ended by NUL (a path may hold any byte but NUL), a line
  * `gfh-scan-sums`, then `sha256sum`'s lines. Nothing when `root` is not a directory.
  */
 export function scanFilesScript(root: string, names: readonly string[], user: string): string {

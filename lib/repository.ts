@@ -16,16 +16,3 @@ export function repositoryProblem(r: string): string | undefined {
     if (!NAME.test(parts[1])) return "name must be letters, digits, '.', '_' and '-' (at most 100), not '.' or '..'";
     return undefined;
 }
-
-/**
- * `owner--name`, the part of resource names that stands for a repository. Injective on accepted names: an owner
- * has no "--" and does not end in '-', so the first "--" is the separator (`repositoryOfSlug` reverses it).
- */
-export function repositorySlug(r: string): string {
-    return r.replace("/", "--");
-}
-
-/** The repository a `repositorySlug` stands for. */
-export function repositoryOfSlug(slug: string): string {
-    return slug.replace("--", "/");
-}
