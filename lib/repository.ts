@@ -1,4 +1,4 @@
-/** GitHub repository names: what GitHub accepts, and the resource-name slug derived from one. */
+/** GitHub repository names: what GitHub accepts. */
 
 /** Owner (user or organisation): letters, digits and single hyphens, not at either end, at most 39. */
 const OWNER = /^(?=.{1,39}$)[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$/;
