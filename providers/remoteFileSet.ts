@@ -40,16 +40,19 @@ async function scan(s: State, rels: readonly string[]): Promise<Map<string, Scan
     return parseFileScan(await run(s.connection, scanFilesScript(s.path, names, runAs(s)), `reading the files under ${s.path}`));
 }
 
-function plan(seen: Map<string, ScannedFile>, news: State, olds: FileSetOld) {
+/** Checks the paths (a bad one fails before the host is read), reads the host once, and says what to change. */
+async function look(news: State, olds: FileSetOld) {
     const files = wanted(news);
+    const seen = await scan(news, [...Object.keys(files), ...olds.paths]);
     const sums = Object.fromEntries(Object.entries(files).map(([rel, c]) => [rel, sha256(c)]));
     return { files, sums, ...planFileSet(seen, { root: news.path, owner: news.owner, mode: news.mode, sums }, olds) };
 }
 
+const sameList = (a: readonly string[], b: readonly string[]) => JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
+
 /** Writes what differs, removes what the set no longer holds; the outputs keep no bytes. */
 async function apply(news: State, olds: FileSetOld): Promise<State> {
-    wanted(news); // a bad path fails before the host is read
-    const { files, sums, write, remove, adopted } = plan(await scan(news, [...Object.keys(news.files ?? {}), ...olds.paths]), news, olds);
+    const { files, sums, write, remove, adopted } = await look(news, olds);
     if (write.length) {
         const batch = write.map((rel) => ({ path: under(news.path, rel), bytes: Buffer.byteLength(files[rel], "utf8"), sha256: sums[rel] }));
         // The bytes travel on standard input, one file after another: never in a command line or a log.
@@ -81,9 +84,8 @@ export const remoteFileSetProvider: HostResourceProvider<State, State> = {
         if (moved) return moved;
         // Not known yet in a preview (rendered from values an earlier step makes): it will change.
         if (typeof news.files !== "object" || news.files === null) return { changes: true, replaces: [], deleteBeforeReplace: false };
-        wanted(news);
-        const p = plan(await scan(news, [...Object.keys(news.files ?? {}), ...old(olds).paths]), news, old(olds));
-        const same = JSON.stringify(Object.keys(p.files).sort()) === JSON.stringify([...old(olds).paths].sort()) && JSON.stringify(p.adopted) === JSON.stringify([...old(olds).adopted].sort());
+        const p = await look(news, old(olds));
+        const same = sameList(Object.keys(p.files), old(olds).paths) && sameList(p.adopted, old(olds).adopted);
         return { changes: p.write.length > 0 || p.remove.length > 0 || !same, replaces: [], deleteBeforeReplace: false };
     },
     async update(_id, olds, news) {
