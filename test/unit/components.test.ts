@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it, vi } from "vitest";
 import { FlowsHost } from "../../components";
 import { FlowsConfig, parseConfig, settingsOf } from "../../lib/config";
 import { profileJson, renderProfile } from "../../lib/profile";
-import { launch, SCRIPT_END } from "../../lib/shell";
+import { launch, unlaunch } from "../../lib/shell";
 import { RESOURCE_TYPES } from "../../providers/plugin/schema";
 import { host, HOST_KEY_2, OPENAI_KEY, PRIVATE_KEY, rawConfig, TOKEN } from "../fixtures/config";
 
@@ -71,14 +71,11 @@ function unwrap(v: any): any {
     return v;
 }
 
-/** The checks' stdin is the script, then the token: split it, and check the command is the launcher of that script. */
+/** The checks' stdin is the script (packed by `launch`), then the token: unpack it, and check the command is its launcher. */
 function checksInput(inputs: Record<string, any>): { script: string; token: string } {
-    const stdin: string = inputs.stdin;
-    const end = stdin.indexOf(`\n${SCRIPT_END}\n`);
-    expect(end).toBeGreaterThan(0);
-    const script = stdin.slice(0, end);
+    const { script, stdin } = unlaunch({ command: inputs.create, input: inputs.stdin });
     expect(inputs.create).toBe(launch(script).command);
-    return { script, token: stdin.slice(end + SCRIPT_END.length + 2) };
+    return { script, token: stdin };
 }
 
 const promiseOf = <T>(o: pulumi.Output<T>): Promise<T> => new Promise((resolve) => o.apply((v) => resolve(v)));
@@ -343,7 +340,7 @@ describe("imageSource and remoteCommands", () => {
         const b = await build({ hosts: [host({ user: "admin", port: 2223 })] });
         for (const s of b.all.filter((x) => isHostResource(x.type))) expect(s.inputs.connection.sudo, s.name).toBe(true);
         const checks = b.one("command:remote:Command", "web-1-checks").inputs;
-        const script = checks.stdin.slice(0, checks.stdin.indexOf(`\n${SCRIPT_END}\n`));
+        const { script } = unlaunch({ command: checks.create, input: checks.stdin });
         expect(checks.create).toBe(launch(script, "", true).command);
         expect(checks.create.startsWith("sudo -n /bin/sh -c ")).toBe(true);
         const provider = b.one("pulumi:providers:docker", "web-1-docker");

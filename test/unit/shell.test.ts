@@ -12,7 +12,7 @@ import {
     inspectImageScript,
     launch,
     pullImageScript,
-    SCRIPT_END,
+    unlaunch,
     quote,
     quoteAll,
     removeEmptyDirectoryScript,
@@ -276,12 +276,25 @@ describe("launch: the script on stdin, a short fixed command", () => {
     });
 
     it("refuses a script cut off on the way (nothing of it runs)", () => {
-        const l = launch("echo ran");
-        const cut = l.input.slice(0, l.input.indexOf(SCRIPT_END) + 5);
-        const r = spawnSync("sh", ["-c", l.command], { input: cut });
-        expect(r.status).toBe(97);
-        expect(r.stdout.toString()).toBe("");
-        expect(r.stderr.toString()).toContain("did not arrive whole");
+        const l = launch(`echo ran\n${"# padding\n".repeat(50)}echo ran-too`);
+        for (const cut of [l.input.slice(0, l.input.length - 6), l.input.slice(0, 20), ""]) {
+            const r = spawnSync("sh", ["-c", l.command], { input: cut });
+            expect(r.status).toBe(97);
+            expect(r.stdout.toString()).toBe("");
+            expect(r.stderr.toString()).toContain("did not arrive whole");
+        }
+    });
+
+    it("sends the script packed: small in state, the same input for the same script, read back whole", () => {
+        const script = verifyScript({
+            runtimeUser: "user", image: "img:1", tokenFile: "/home/user/.secrets/gh-token", codexDir: "/home/user/.secrets/codex", githubHost: "github.com",
+            dockerArgs: [], repositories: ["acme/demo"], where: "host 'web-1' (203.0.113.10:22)", loginCommand: "codex login", staging: true, requiredPermission: "push",
+        });
+        const l = launch(script, "ghp_tok");
+        expect(l.input.length).toBeLessThan(Buffer.byteLength(script) / 2);
+        expect(launch(script, "ghp_tok")).toEqual(l);
+        expect(unlaunch(l)).toEqual({ script, stdin: "ghp_tok" });
+        expect(() => unlaunch({ command: "/bin/sh -c 'true'", input: "x" })).toThrow(/not a command and input made by launch/);
     });
 
     it("verifyScript with 300 repositories of the longest names runs (one docker argument stays below 128 KiB)", () => {
