@@ -53,7 +53,8 @@ install_pg() {
   pg_bin >/dev/null || die "postgresql installed but no /usr/lib/postgresql/*/bin/initdb"
 }
 
-as_pg() { runuser -u postgres -- "$@"; }
+# From /: the clone may sit in a directory postgres cannot enter (/root), and psql and pg_ctl complain of it.
+as_pg() { (cd / && runuser -u postgres -- "$@"); }
 # Superuser SQL over the Unix socket (peer auth), read from stdin, no psqlrc, no history.
 su_sql() { as_pg "$BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$RUN" -p "$PORT" -d postgres -f -; }
 running() { [[ -n "${BIN:-}" ]] && as_pg "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; }
