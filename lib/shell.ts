@@ -40,11 +40,8 @@ export const SCRIPT_END = "#github-flows-host: end of script";
  */
 export function launch(script: string, stdin = "", sudo = false): { command: string; input: string } {
     const packed = gzipSync(`${script}\n${SCRIPT_END}\n`, { level: 9 }).toString("base64");
-    const inner = [
-        `s=$(head -c ${packed.length} | base64 -d | gzip -dc) || { echo 'github-flows-host: the script did not arrive whole on stdin' >&2; exit 97; }`,
-        `case "$s" in *${quote(SCRIPT_END)}) ;; *) echo 'github-flows-host: the script did not arrive whole on stdin' >&2; exit 97 ;; esac`,
-        'eval "$s"',
-    ].join("\n");
+    const broken = "{ echo 'github-flows-host: the script did not arrive whole on stdin' >&2; exit 97; }";
+    const inner = [`s=$(head -c ${packed.length} | base64 -d | gzip -dc) || ${broken}`, `case "$s" in *${quote(SCRIPT_END)}) ;; *) ${broken} ;; esac`, 'eval "$s"'].join("\n");
     return { command: `${sudo ? SUDO_PREFIX : ""}/bin/sh -c ${quote(inner)}`, input: packed + stdin };
 }
 

@@ -84,8 +84,9 @@ export const remoteFileSetProvider: HostResourceProvider<State, State> = {
         if (moved) return moved;
         // Not known yet in a preview (rendered from values an earlier step makes): it will change.
         if (typeof news.files !== "object" || news.files === null) return { changes: true, replaces: [], deleteBeforeReplace: false };
-        const p = await look(news, old(olds));
-        const same = sameList(Object.keys(p.files), old(olds).paths) && sameList(p.adopted, old(olds).adopted);
+        const o = old(olds);
+        const p = await look(news, o);
+        const same = sameList(Object.keys(p.files), o.paths) && sameList(p.adopted, o.adopted);
         return { changes: p.write.length > 0 || p.remove.length > 0 || !same, replaces: [], deleteBeforeReplace: false };
     },
     async update(_id, olds, news) {
